@@ -1,0 +1,7 @@
+"""``python -m semiseg``."""
+
+import sys
+
+from semiseg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,130 @@
+"""Python API behind ``semiseg evaluate`` and ``semiseg predict``."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from semiseg.config import RunConfig
+from semiseg.data.io import write_label
+from semiseg.data.nnunet import NnUNetDataset, _list_cases, open_dataset
+from semiseg.data.splits import load_split
+from semiseg.engine.checkpoint import load_checkpoint
+from semiseg.engine.data import load_cases
+from semiseg.engine.loop import read_run_config
+from semiseg.engine.runtime import resolve_amp, resolve_device
+from semiseg.errors import DataError, SemisegError
+from semiseg.evaluation import evaluate_network, evaluate_predictions, load_prediction_folder
+from semiseg.inference import predict_case
+from semiseg.metrics.report import write_json, write_rows_csv
+from semiseg.methods import NetSpec, SemiSupervisedMethod, create_method
+
+
+def load_trained(run_dir: str | Path, checkpoint: str = "best",
+                 ) -> tuple[RunConfig, SemiSupervisedMethod, NnUNetDataset]:
+    """Config, method with trained weights (on its device) and data set of a run folder."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    dataset = open_dataset(config.data.root)
+    state = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt")
+    spec = NetSpec(config.model.name, config.data.spatial_dims, dataset.num_channels,
+                   dataset.num_classes, {"channels": config.model.channels,
+                                         "dropout": config.model.dropout})
+    device = resolve_device(config.train.device)
+    method = create_method(config.method.name, config.method.params, spec).to(device)
+    method.load_state_dict(state["method"])
+    return config, method.eval(), dataset
+
+
+def _case_ids(cases: str, run_dir: Path | None, available: list[str]) -> list[str]:
+    if cases == "val":
+        if run_dir is None:
+            return available
+        return load_split(run_dir / "split.json").val
+    path = Path(cases)
+    if not path.is_file():
+        raise SemisegError(f"--cases {cases}: expected 'val' or a file with one case id per line")
+    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    unknown = [c for c in ids if c not in available]
+    if unknown:
+        raise DataError(f"{path}: cases not in the data set: {unknown[:3]}")
+    return ids
+
+
+def evaluate_run(run: str | Path, checkpoint: str = "best", cases: str = "val",
+                 out: str | Path | None = None) -> tuple[dict[str, Any], Path]:
+    """Predict and score ``cases`` with a run's checkpoint; writes metrics and predictions."""
+    run_dir = Path(run)
+    config, method, dataset = load_trained(run_dir, checkpoint)
+    ids = _case_ids(cases, run_dir, dataset.training_cases)
+    loaded = load_cases(dataset, ids, config.data.normalize)
+    device = next(method.parameters()).device
+    out_dir = Path(out) if out else run_dir / f"eval-{checkpoint}"
+    rows, summary, _ = evaluate_network(method.predictor(), loaded, dataset.class_names, config,
+                                        device, resolve_amp(config.train.amp, device),
+                                        out_dir / "predictions", dataset.file_ending)
+    write_rows_csv(rows, out_dir / "metrics.csv")
+    write_json(summary, out_dir / "summary.json")
+    return summary, out_dir
+
+
+def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | None,
+                                cases: str = "val", out: str | Path | None = None,
+                                ) -> tuple[dict[str, Any], Path]:
+    """Score a folder of predicted label files against a data set's labels."""
+    pred_dir = Path(pred)
+    if not pred_dir.is_dir():
+        raise DataError(f"{pred_dir}: prediction folder does not exist")
+    run_dir = Path(run) if run else None
+    config = read_run_config(run_dir) if run_dir else RunConfig()
+    root = data or config.data.root
+    if not root:
+        raise SemisegError("--pred needs --data ROOT (or a run folder)")
+    dataset = open_dataset(root)
+    present = [c for c in dataset.training_cases
+               if (pred_dir / f"{c}{dataset.file_ending}").is_file()]
+    ids = _case_ids(cases, run_dir, present if run_dir is None else dataset.training_cases)
+    if not ids:
+        raise DataError(f"{pred_dir}: no prediction file matches a case of {root}")
+    truths = [dataset.load_case(c) for c in ids]
+    preds = load_prediction_folder(pred_dir, dataset, ids)
+    for p, t in zip(preds, truths, strict=True):
+        if p.shape != t.label.shape:
+            raise DataError(f"{pred_dir / (t.case_id + dataset.file_ending)}: shape {p.shape} "
+                            f"differs from the label's {t.label.shape}")
+    rows, summary = evaluate_predictions(preds, truths, dataset.class_names, config)
+    out_dir = Path(out) if out else pred_dir.parent / f"{pred_dir.name}-eval"
+    write_rows_csv(rows, out_dir / "metrics.csv")
+    write_json(summary, out_dir / "summary.json")
+    return summary, out_dir
+
+
+def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
+                   checkpoint: str = "best") -> list[Path]:
+    """Predict every ``<case>_0000<ending>`` image of a folder; outputs keep the geometry."""
+    config, method, dataset = load_trained(run, checkpoint)
+    inp = Path(input_dir)
+    if not inp.is_dir():
+        raise DataError(f"{inp}: input folder does not exist")
+    ids, problems = _list_cases(inp.parent, inp.name, dataset.file_ending, dataset.num_channels)
+    if problems:
+        raise DataError(problems[0])
+    if not ids:
+        raise DataError(f"{inp}: no <case>_0000{dataset.file_ending} images found")
+    source = dataclasses.replace(dataset, root=inp.parent)
+    device = next(method.parameters()).device
+    amp = resolve_amp(config.train.amp, device)
+    from semiseg.data.loading import normalize_image
+
+    written = []
+    for case_id in ids:
+        case = source.load_case(case_id, with_label=False, folder=inp.name)
+        label = predict_case(method.predictor(), normalize_image(case.image, config.data.normalize),
+                             config.data.spatial_dims, config.data.patch_size,
+                             config.data.slice_axis, device, config.eval.inference_batch,
+                             config.eval.sw_overlap, amp)
+        path = Path(out) / f"{case_id}{dataset.file_ending}"
+        write_label(path, label, case.geometry)
+        written.append(path)
+    return written

@@ -1,0 +1,237 @@
+"""``semiseg`` command line: parse, call the Python API, print; nothing else.
+
+User mistakes (bad data, config, paths) print one line ``error: ...`` and exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from semiseg.errors import SemisegError
+
+PRESETS = Path(__file__).parent / "presets"
+# glibc returns large freed buffers to the OS after every use, so each training step
+# page-faults gigabytes of fresh memory; raising both thresholds keeps them (see README).
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296"
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", action="append", default=[],
+                   help="YAML config (repeatable; later files win)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.iterations=100")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of all sub-commands."""
+    parser = argparse.ArgumentParser(prog="semiseg", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="generate the synthetic data set, train, evaluate, show")
+    p.add_argument("-o", "--out", default="runs/demo", help="output folder")
+    p.add_argument("--method", default="mean_teacher")
+    _add_config_args(p)
+
+    p = sub.add_parser("train", help="train a method (or resume a run)")
+    _add_config_args(p)
+    p.add_argument("-o", "--out", help="run folder (default runs/<name>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+
+    p = sub.add_parser("evaluate", help="evaluate a run's checkpoint or a prediction folder")
+    p.add_argument("run", nargs="?", help="run folder")
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.add_argument("--pred", help="folder of predictions <case><ending> to score instead")
+    p.add_argument("--data", help="data set for --pred (default: the run's)")
+    p.add_argument("--cases", default="val", help="'val' (of the run's split) or a file of ids")
+    p.add_argument("-o", "--out", help="where to write metrics (default RUN/eval-<checkpoint>)")
+
+    p = sub.add_parser("predict", help="predict a folder of images with a trained run")
+    p.add_argument("run", help="run folder")
+    p.add_argument("-i", "--input", required=True, help="folder of <case>_0000<ending> images")
+    p.add_argument("-o", "--out", required=True, help="output folder")
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+
+    data = sub.add_parser("data", help="check, import or split data sets").add_subparsers(
+        dest="data_command", required=True)
+    p = data.add_parser("check", help="list every problem of an nnU-Net data set")
+    p.add_argument("root")
+    p = data.add_parser("import", help="convert another layout into nnU-Net raw layout")
+    p.add_argument("kind", choices=["ssl4mis-acdc", "images"])
+    p.add_argument("source")
+    p.add_argument("out")
+    p.add_argument("--masks", help="images: folder of masks with the same file names")
+    p.add_argument("--labels", help="images: comma-separated class names after background")
+    p = data.add_parser("split", help="write a seeded labeled/unlabeled/val split by patient")
+    p.add_argument("root")
+    p.add_argument("--labeled", type=int, default=7)
+    p.add_argument("--labeled-percent", type=float, default=0.0)
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--group-by", default="")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--out", required=True)
+    p = data.add_parser("synthetic", help="write the synthetic cardiac phantom data set")
+    p.add_argument("out")
+    p.add_argument("--patients", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+
+    sub.add_parser("methods", help="list the methods with their papers and deviations")
+    return parser
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Synthetic data -> train -> evaluate -> print where everything is."""
+    from semiseg.config import load_config
+    from semiseg.data.synthetic import generate
+    from semiseg.engine.loop import train
+
+    out = Path(args.out)
+    data_dir = out / "data"
+    if not (data_dir / "dataset.json").is_file():
+        print(f"generating the synthetic cardiac phantom data set in {data_dir} ...")
+        generate(data_dir)
+    config = load_config([PRESETS / "demo.yaml", *args.config],
+                         [f"data.root={data_dir}", f"method.name={args.method}", *args.overrides])
+    result = train(config, out / config.method.name)
+    _print_result(result)
+
+
+def _print_result(result: dict) -> None:
+    paths = result["paths"]
+    print(f"\n{result['method']}: val metrics of the best checkpoint (step {result['best_step']}"
+          f" of {result['iterations']}), Dice/Jaccard in %, HD95/ASD in "
+          f"{'mm' if 'mm' in json.dumps(result) else 'voxels'}:")
+    print(result["table"])
+    print(f"\ntrained in {result['wall_seconds']:.0f} s "
+          f"({result['median_seconds_per_iteration'] * 1000:.0f} ms/iteration, {result['device']})")
+    print(f"results:     {paths['summary']}\nper case:    {paths['metrics']}")
+    print(f"predictions: {paths['predictions']}\npicture:     {paths['picture']}")
+    print(f"logs:        {paths['run']}/train.csv, val.csv, tensorboard/")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    """Train from configs, or resume a run folder."""
+    from semiseg.config import load_config
+    from semiseg.engine.loop import read_run_config, train
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not run_dir.is_dir():
+            raise SemisegError(f"{run_dir}: run folder does not exist; nothing to resume")
+        if args.config or args.overrides:
+            raise SemisegError("--resume takes the run's own config.yaml; drop -c/--set")
+        config = read_run_config(run_dir)
+        result = train(config, run_dir, resume=True)
+    else:
+        if not args.config:
+            raise SemisegError("semiseg train needs -c CONFIG.yaml (or --resume RUN_DIR)")
+        config = load_config(args.config, args.overrides)
+        run_dir = Path(args.out or f"runs/{config.name}")
+        if (run_dir / "checkpoints" / "last.pt").exists():
+            raise SemisegError(f"{run_dir}: holds a run already; use --resume {run_dir} or "
+                               "another -o folder")
+        result = train(config, run_dir)
+    _print_result(result)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    """Score a run's checkpoint, or a folder of predictions, on the val (or given) cases."""
+    from semiseg.api import evaluate_predictions_folder, evaluate_run
+    from semiseg.metrics.report import format_summary
+
+    if args.pred:
+        summary, out = evaluate_predictions_folder(args.pred, args.data, args.run, args.cases,
+                                                   args.out)
+    else:
+        if not args.run:
+            raise SemisegError("semiseg evaluate needs a run folder or --pred FOLDER --data ROOT")
+        summary, out = evaluate_run(args.run, args.checkpoint, args.cases, args.out)
+    print(format_summary(summary))
+    print(f"\nper case: {out / 'metrics.csv'}\nsummary:  {out / 'summary.json'}")
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    """Predict every image of a folder, keeping each input's geometry."""
+    from semiseg.api import predict_folder
+
+    written = predict_folder(args.run, args.input, args.out, args.checkpoint)
+    print(f"wrote {len(written)} predictions to {args.out}")
+
+
+def cmd_data(args: argparse.Namespace) -> None:
+    """check | import | split | synthetic."""
+    if args.data_command == "check":
+        from semiseg.data.nnunet import check_dataset
+
+        problems = check_dataset(args.root)
+        errors = [p for p in problems if not p.startswith("warning:")]
+        for p in problems:
+            print(p)
+        print(f"{args.root}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+        if errors:
+            raise SystemExit(1)
+    elif args.data_command == "import":
+        from semiseg.data import importers
+
+        if args.kind == "ssl4mis-acdc":
+            out = importers.import_ssl4mis_acdc(args.source, args.out)
+        else:
+            labels = args.labels.split(",") if args.labels else None
+            out = importers.import_image_folder(args.source, args.out, args.masks, labels)
+        print(f"wrote {out}; check it with: semiseg data check {out}")
+    elif args.data_command == "split":
+        from semiseg.data.nnunet import open_dataset
+        from semiseg.data.splits import make_split, save_split
+
+        ds = open_dataset(args.root)
+        split = make_split(ds.training_cases, args.labeled, args.seed, args.val_fraction,
+                           args.group_by, args.labeled_percent)
+        save_split(split, args.out)
+        print(f"{args.out}: {len(split.labeled)} labeled, {len(split.unlabeled)} unlabeled, "
+              f"{len(split.val)} val cases")
+    else:
+        from semiseg.data.synthetic import generate
+
+        print(f"wrote {generate(args.out, args.patients, args.seed)}")
+
+
+def cmd_methods(_: argparse.Namespace) -> None:
+    """Print every registered method's docstring (paper, defaults, deviations)."""
+    import inspect
+
+    from semiseg.methods import METHODS
+
+    for name in METHODS.names():
+        module = inspect.getmodule(METHODS.get(name))
+        print(f"== {name}\n{inspect.cleandoc(module.__doc__ or '')}\n")
+
+
+COMMANDS = {"demo": cmd_demo, "train": cmd_train, "evaluate": cmd_evaluate,
+            "predict": cmd_predict, "data": cmd_data, "methods": cmd_methods}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except SemisegError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; a training run continues with: semiseg train --resume RUN_DIR",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def entry() -> None:
+    """Console-script entry: sets the malloc tunables (by re-exec) before torch loads."""
+    if (sys.platform.startswith("linux") and "GLIBC_TUNABLES" not in os.environ
+            and os.environ.get("SEMISEG_MALLOC_TUNING", "1") != "0"):
+        env = dict(os.environ, GLIBC_TUNABLES=MALLOC_TUNABLES)
+        os.execve(sys.executable, [sys.executable, "-m", "semiseg", *sys.argv[1:]], env)
+    sys.exit(main())

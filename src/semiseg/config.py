@@ -1,0 +1,395 @@
+"""Typed run configuration: dataclasses are the only home of defaults.
+
+A YAML file holds only the values that differ from these defaults. Unknown keys are
+errors that list the valid ones; values are checked against the field's type.
+``--set a.b=c`` overrides are parsed as YAML scalars (``--set train.iterations=100``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from semiseg.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    """Where the data is and how training samples are drawn from it.
+
+    Attributes:
+        root: nnU-Net raw data set folder (``dataset.json``, ``imagesTr``, ``labelsTr``).
+        split: Split file: either semiseg's own (``labeled``/``unlabeled``/``val``) or a
+            data set's ``splits.json`` (``train``/``val``/``labeled_patients_order``).
+            Empty: the data set's ``splits.json`` if it has one, else a seeded split.
+        num_labeled: Labeled patients (or cases, when cases have no patient grouping).
+        labeled_percent: If > 0, the labeled budget as a percentage of training patients
+            (``round(p / 100 * n)``), overriding ``num_labeled``.
+        val_fraction: Share of patients held out for validation by a generated split.
+        group_by: Regex whose first group is the patient id of a case id (cases of one
+            patient never straddle labeled / unlabeled / val). Empty: derived from the
+            split file's patient order when it has one, else every case is its own patient.
+        spatial_dims: 2 trains a 2D network on slices (of 3D volumes or 2D images),
+            3 a 3D network on patches.
+        slice_axis: Spatial axis of a 3D volume that indexes the 2D slices.
+        patch_size: Training input size: the slice size in 2D (slices are resized to it),
+            the patch size in 3D.
+        batch_size: Samples per step, labeled and unlabeled together.
+        labeled_batch_size: Labeled samples per step (methods without an unlabeled term
+            take all ``batch_size`` samples from the labeled set).
+        normalize: Per-case intensity normalisation: "none", "zscore" or "minmax".
+        foreground_oversample: 3D only: probability that a labeled patch is centred on
+            a foreground voxel.
+        cache: Where the training samples live: "auto" (the device when it fits), "device"
+            or "cpu".
+    """
+
+    root: str = ""
+    split: str = ""
+    num_labeled: int = 7
+    labeled_percent: float = 0.0
+    val_fraction: float = 0.2
+    group_by: str = ""
+    spatial_dims: int = 2
+    slice_axis: int = -1
+    patch_size: list[int] = field(default_factory=lambda: [256, 256])
+    batch_size: int = 24
+    labeled_batch_size: int = 12
+    normalize: str = "zscore"
+    foreground_oversample: float = 0.33
+    cache: str = "auto"
+
+
+@dataclass
+class AugmentConfig:
+    """Batched, device-side weak augmentation applied to every training batch.
+
+    The defaults are SSL4MIS's ``RandomGenerator``: with probability 0.5 a random rot90
+    and flip, otherwise with probability 0.5 a rotation in (-20, 20) degrees.
+    """
+
+    rot_flip_p: float = 0.5
+    rotate_p: float = 0.5
+    rotate_degrees: float = 20.0
+    scale_p: float = 0.0
+    scale_range: list[float] = field(default_factory=lambda: [0.85, 1.25])
+    intensity_p: float = 0.0
+    noise_std: float = 0.0
+
+
+@dataclass
+class ModelConfig:
+    """Segmentation network (see ``semiseg.nets``); input channels and classes come from the data."""
+
+    name: str = "unet"
+    channels: list[int] = field(default_factory=lambda: [16, 32, 64, 128, 256])
+    dropout: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.5])
+
+
+@dataclass
+class MethodConfig:
+    """Which method, and the hyper-parameters that differ from its own ``Config`` defaults."""
+
+    name: str = "mean_teacher"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer and learning-rate schedule (SSL4MIS: SGD 0.01, momentum 0.9, poly 0.9)."""
+
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "poly"
+    poly_power: float = 0.9
+    warmup_steps: int = 0
+
+
+@dataclass
+class TrainConfig:
+    """The loop: length, device, precision, logging and checkpointing.
+
+    Attributes:
+        iterations: Optimizer steps over all phases.
+        seed: Every RNG of the run derives from it.
+        device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+        amp: "auto" (bf16 on CPUs with native bf16 and on CUDA), "off", "bf16", "fp16".
+        channels_last: "auto" (on for 2D), "on" or "off".
+        num_threads: CPU threads for torch; 0 keeps torch's choice.
+        val_every: Validate on the val cases every this many steps (and at the end).
+        log_every: Write a training log row every this many steps.
+        checkpoint_every: Write the resumable ``last.pt`` every this many steps.
+        compile: Wrap the networks with ``torch.compile``.
+        progress_bar: Show a progress bar (off in tests and non-interactive logs).
+    """
+
+    iterations: int = 30000
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "auto"
+    channels_last: str = "auto"
+    num_threads: int = 0
+    val_every: int = 200
+    log_every: int = 20
+    checkpoint_every: int = 500
+    compile: bool = False
+    progress_bar: bool = True
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation: metrics, units and the policy for empty masks.
+
+    Attributes:
+        use_spacing: Distances in mm when the image carries a spacing; else voxels.
+        empty_distance: HD95/ASD when exactly one of prediction and truth is empty:
+            "diagonal" (the image diagonal, the worst possible distance) or "nan"
+            (left out of means). Both empty: Dice 1, Jaccard 1, HD95 0, ASD 0.
+        inference_batch: Slices (2D) or windows (3D) per forward pass.
+        sw_overlap: Overlap of 3D sliding windows.
+        save_predictions: Write the val predictions of the best model at the end of training.
+    """
+
+    use_spacing: bool = True
+    empty_distance: str = "diagonal"
+    inference_batch: int = 32
+    sw_overlap: float = 0.5
+    save_predictions: bool = True
+
+
+@dataclass
+class RunConfig:
+    """The whole run; written into the run folder and every checkpoint."""
+
+    name: str = "run"
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "data.normalize": ("none", "zscore", "minmax"),
+    "data.cache": ("auto", "device", "cpu"),
+    "optim.name": ("sgd", "adamw", "adam"),
+    "optim.schedule": ("poly", "cosine", "constant"),
+    "train.amp": ("auto", "off", "bf16", "fp16"),
+    "train.channels_last": ("auto", "on", "off"),
+    "eval.empty_distance": ("diagonal", "nan"),
+}
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against type ``tp`` (int -> float allowed) and return it."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError:
+                continue
+        raise ConfigError(f"config key {key!r}: {value!r} is not a {tp}")
+    if origin is list:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"config key {key!r}: expected a list, got {value!r}")
+        (item_tp,) = typing.get_args(tp)
+        return [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {key!r}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is type(None):
+        if value is not None:
+            raise ConfigError(f"config key {key!r}: expected null, got {value!r}")
+        return None
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is bool and not isinstance(value, bool):
+        raise ConfigError(f"config key {key!r}: expected true/false, got {value!r}")
+    if tp is int and isinstance(value, bool):
+        raise ConfigError(f"config key {key!r}: expected an integer, got {value!r}")
+    if isinstance(tp, type) and not isinstance(value, tp):
+        raise ConfigError(f"config key {key!r}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from a nested mapping, rejecting unknown keys.
+
+    Args:
+        cls: A dataclass type.
+        data: Values that differ from the defaults (nested mappings for nested dataclasses).
+        prefix: Dotted path of ``cls`` inside the run config, for error messages.
+
+    Raises:
+        ConfigError: Unknown key (the message lists the valid ones) or wrongly typed value.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"config section {prefix or '<root>'!r} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in fields:
+            raise ConfigError(f"unknown config key {dotted!r}; valid: {', '.join(fields)}")
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            kwargs[key] = from_dict(tp, value or {}, f"{dotted}.")
+        else:
+            kwargs[key] = _coerce(value, tp, dotted)
+            choices = _CHOICES.get(dotted)
+            if choices and kwargs[key] not in choices:
+                raise ConfigError(f"config key {dotted!r}: {value!r} is not one of {choices}")
+    return cls(**kwargs)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """The config as plain nested dicts (for YAML, JSON and checkpoints)."""
+    return dataclasses.asdict(config)
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {dotted}: {part!r} is not a section")
+    node[parts[-1]] = value
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, Any]:
+    """``["train.iterations=100", "method.params.ema_decay=0.999"]`` -> nested dict."""
+    tree: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.iterations=100")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        _set_dotted(tree, key.strip(), value)
+    return tree
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; ``extra`` wins."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; a missing, unreadable or non-mapping file is a ConfigError."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"config file {path} is not valid YAML: {first}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def load_config(
+    paths: list[str | Path] | str | Path | None = None,
+    overrides: list[str] | None = None,
+) -> RunConfig:
+    """Load a run config: defaults <- YAML files in order (``base:`` chains) <- ``--set``.
+
+    A YAML file may name ``base: other.yaml`` (relative to itself) to start from.
+
+    Args:
+        paths: YAML files, later ones win.
+        overrides: ``KEY=VALUE`` strings, applied last.
+
+    Returns:
+        The validated config, including the method's own hyper-parameters.
+    """
+    if paths is None:
+        paths = []
+    elif isinstance(paths, str | Path):
+        paths = [paths]
+    tree: dict[str, Any] = {}
+    for path in paths:
+        tree = merge(tree, _read_with_base(Path(path), depth=0))
+    tree = merge(tree, parse_overrides(overrides or []))
+    config = from_dict(RunConfig, tree)
+    validate(config)
+    return config
+
+
+def _read_with_base(path: Path, depth: int) -> dict[str, Any]:
+    if depth > 8:
+        raise ConfigError(f"config file {path}: 'base:' chain is too deep (a cycle?)")
+    data = read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"config file {path}: 'base' must be a file name")
+    return merge(_read_with_base(path.parent / base, depth + 1), data)
+
+
+def validate(config: RunConfig) -> None:
+    """Value checks that types alone cannot express; also resolves the method params.
+
+    Raises:
+        ConfigError: naming the key and what was expected.
+    """
+    d, t, o = config.data, config.train, config.optim
+    if d.spatial_dims not in (2, 3):
+        raise ConfigError(f"config key 'data.spatial_dims': {d.spatial_dims} is not 2 or 3")
+    if len(d.patch_size) != d.spatial_dims or any(s < 8 for s in d.patch_size):
+        raise ConfigError(
+            f"config key 'data.patch_size': {d.patch_size} must have {d.spatial_dims} sizes >= 8"
+        )
+    if d.batch_size < 1 or not 1 <= d.labeled_batch_size <= d.batch_size:
+        raise ConfigError(
+            "config keys 'data.batch_size'/'data.labeled_batch_size': need "
+            f"1 <= labeled_batch_size <= batch_size, got {d.labeled_batch_size}/{d.batch_size}"
+        )
+    if d.num_labeled < 1 and d.labeled_percent <= 0:
+        raise ConfigError("config key 'data.num_labeled': must be >= 1 (or set labeled_percent)")
+    if not 0 <= d.labeled_percent <= 100:
+        raise ConfigError(f"config key 'data.labeled_percent': {d.labeled_percent} not in [0, 100]")
+    if not 0 < d.val_fraction < 1:
+        raise ConfigError(f"config key 'data.val_fraction': {d.val_fraction} not in (0, 1)")
+    for key, value in (("train.iterations", t.iterations), ("train.val_every", t.val_every),
+                       ("train.log_every", t.log_every),
+                       ("train.checkpoint_every", t.checkpoint_every)):
+        if value < 1:
+            raise ConfigError(f"config key {key!r}: {value} must be >= 1")
+    if o.lr <= 0:
+        raise ConfigError(f"config key 'optim.lr': {o.lr} must be > 0")
+    if len(config.model.dropout) != len(config.model.channels):
+        raise ConfigError("config key 'model.dropout': needs one value per entry of model.channels")
+    if not (t.device in ("auto", "cpu", "cuda") or t.device.startswith("cuda:")):
+        raise ConfigError(f"config key 'train.device': {t.device!r} is not auto, cpu, cuda[:N]")
+    from semiseg.methods import method_config  # late import: methods import this module
+
+    method_config(config.method.name, config.method.params)

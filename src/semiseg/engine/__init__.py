@@ -1,0 +1,1 @@
+"""The engine: one training loop, checkpoints, logs, optimizer, runtime."""

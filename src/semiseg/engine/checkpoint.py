@@ -1,0 +1,48 @@
+"""Checkpoints: written atomically, read with ``torch.load(weights_only=True)`` only.
+
+A checkpoint holds tensors, numbers, strings, lists and dicts: the method's state, the
+optimizer's, RNG states, sampler positions, the step, the best validation score and the
+resolved config. Nothing is pickled beyond what ``weights_only`` accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from semiseg.errors import SemisegError
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """Write ``state`` to ``path`` via a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        torch.save(state, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Raises:
+        SemisegError: missing, truncated or not a semiseg checkpoint (one line).
+    """
+    if not path.is_file():
+        raise SemisegError(f"{path}: checkpoint does not exist")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises several types for truncated/foreign files
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise SemisegError(f"{path}: cannot read checkpoint ({msg[:200]})") from None
+    if not isinstance(state, dict) or "method" not in state or "config" not in state:
+        raise SemisegError(f"{path}: not a semiseg checkpoint")
+    return state

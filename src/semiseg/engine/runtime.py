@@ -1,0 +1,59 @@
+"""Device, precision, threads and seeds of a run."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from semiseg.errors import ConfigError
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; an unavailable CUDA is a ConfigError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"config key 'train.device': {name!r} but CUDA is not available")
+    return torch.device(name)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with AVX512-BF16 or AMX, where bf16 autocast is fast."""
+    cpu = torch.cpu
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(cpu, name, lambda: False)() for name in checks)
+
+
+def resolve_amp(setting: str, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype for ``train.amp`` ("auto", "off", "bf16", "fp16") on ``device``."""
+    if setting == "off":
+        return None
+    if setting == "bf16":
+        return torch.bfloat16
+    if setting == "fp16":
+        if device.type != "cuda":
+            raise ConfigError("config key 'train.amp': fp16 needs CUDA; use bf16 or off on CPU")
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if cpu_has_native_bf16() else None
+
+
+def resolve_channels_last(setting: str, spatial_dims: int) -> bool:
+    """channels_last memory format: "auto" turns it on for 2D networks."""
+    return setting == "on" or (setting == "auto" and spatial_dims == 2)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def configure_threads(num_threads: int) -> None:
+    """Set torch's intra-op threads when asked (0 keeps torch's choice)."""
+    if num_threads > 0:
+        torch.set_num_threads(num_threads)

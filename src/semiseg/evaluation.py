@@ -1,0 +1,108 @@
+"""Evaluation of a network on cases, and of a folder of predictions against labels."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from semiseg.config import RunConfig
+from semiseg.data.io import read_image, write_label
+from semiseg.data.nnunet import Case, NnUNetDataset
+from semiseg.errors import DataError
+from semiseg.inference import predict_case
+from semiseg.metrics.report import case_metrics, summarize
+
+
+def class_dice(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> np.ndarray:
+    """Dice of every foreground class ``[K-1]`` from one confusion count (both empty: 1)."""
+    counts = np.bincount(truth.astype(np.int64).ravel() * num_classes + pred.ravel(),
+                         minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    inter = np.diag(counts)[1:].astype(float)
+    total = counts.sum(0)[1:] + counts.sum(1)[1:]
+    return np.where(total > 0, 2 * inter / np.maximum(total, 1), 1.0)
+
+
+def predict_cases(net: nn.Module, cases: list[Case], config: RunConfig, device: torch.device,
+                  amp: torch.dtype | None) -> list[np.ndarray]:
+    """Label maps of ``cases`` (native size) with the network in eval mode."""
+    was_training = net.training
+    net.eval()
+    try:
+        return [predict_case(net, c.image, config.data.spatial_dims, config.data.patch_size,
+                             config.data.slice_axis, device, config.eval.inference_batch,
+                             config.eval.sw_overlap, amp) for c in cases]
+    finally:
+        net.train(was_training)
+
+
+def validation_scores(net: nn.Module, cases: list[Case], class_names: list[str],
+                      config: RunConfig, device: torch.device,
+                      amp: torch.dtype | None) -> dict[str, float]:
+    """Mean Dice per class over ``cases`` and their mean (``dice_mean``): model selection."""
+    preds = predict_cases(net, cases, config, device, amp)
+    dices = np.stack([class_dice(p, c.label, len(class_names))
+                      for p, c in zip(preds, cases, strict=True)])
+    scores = {f"dice_{name}": float(d) for name, d in zip(class_names[1:], dices.mean(0),
+                                                          strict=True)}
+    scores["dice_mean"] = float(dices.mean())
+    return scores
+
+
+def evaluate_predictions(preds: list[np.ndarray], cases: list[Case], class_names: list[str],
+                         config: RunConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per-case per-class rows (Dice, Jaccard, HD95, ASD, ASSD) and their summary.
+
+    Distances are in mm when the case's geometry knows its spacing and
+    ``eval.use_spacing`` is on; otherwise in voxels (the SSL4MIS convention).
+    """
+    rows: list[dict[str, Any]] = []
+    for pred, case in zip(preds, cases, strict=True):
+        geo = case.geometry
+        use_mm = config.eval.use_spacing and geo.spacing_known
+        spacing = geo.spacing if use_mm else None
+        for row in case_metrics(pred, case.label, class_names, spacing,
+                                empty_distance=config.eval.empty_distance):
+            rows.append({"case": case.case_id, **row, "units": "mm" if use_mm else "voxel"})
+    return rows, summarize(rows)
+
+
+def evaluate_network(net: nn.Module, cases: list[Case], class_names: list[str],
+                     config: RunConfig, device: torch.device, amp: torch.dtype | None,
+                     pred_dir: Path | None = None, file_ending: str = ".nii.gz",
+                     ) -> tuple[list[dict[str, Any]], dict[str, Any], list[np.ndarray]]:
+    """Predict, optionally write predictions with the input geometry, and score.
+
+    Returns:
+        ``(rows, summary, predictions)``; ``summary["seconds"]`` holds the wall times.
+    """
+    t0 = time.perf_counter()
+    preds = predict_cases(net, cases, config, device, amp)
+    t1 = time.perf_counter()
+    if pred_dir is not None:
+        for pred, case in zip(preds, cases, strict=True):
+            write_label(pred_dir / f"{case.case_id}{file_ending}", pred, case.geometry)
+    rows, summary = evaluate_predictions(preds, cases, class_names, config)
+    summary["seconds"] = {"predict": t1 - t0, "metrics": time.perf_counter() - t1,
+                          "cases": len(cases)}
+    return rows, summary, preds
+
+
+def load_prediction_folder(pred_dir: Path, dataset: NnUNetDataset,
+                           case_ids: list[str]) -> list[np.ndarray]:
+    """Read ``<pred_dir>/<case><ending>`` for every case; shapes are checked by the caller."""
+    preds = []
+    for case_id in case_ids:
+        path = pred_dir / f"{case_id}{dataset.file_ending}"
+        array, _ = read_image(path)
+        if not np.array_equal(array, np.round(array)) or array.min(initial=0) < 0:
+            raise DataError(f"{path}: prediction must hold non-negative integer labels")
+        unknown = set(np.unique(array).astype(int).tolist()) - set(range(dataset.num_classes))
+        if unknown:
+            raise DataError(f"{path}: label values {sorted(unknown)} not in dataset.json")
+        preds.append(array.astype(np.uint8))
+    return preds

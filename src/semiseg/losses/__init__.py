@@ -1,0 +1,5 @@
+"""Losses shared by the methods."""
+
+from semiseg.losses.segmentation import dice_loss, softmax_mse, supervised_loss
+
+__all__ = ["dice_loss", "softmax_mse", "supervised_loss"]

@@ -1,0 +1,40 @@
+"""Semi-supervised methods, registered by name (one file each)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from semiseg.config import from_dict
+from semiseg.methods.base import (
+    NetSpec,
+    Progress,
+    SemiBatch,
+    SemiSupervisedMethod,
+    StepOutput,
+)
+from semiseg.methods.mean_teacher import MeanTeacher
+from semiseg.methods.supervised import Supervised
+from semiseg.registry import Registry
+
+METHODS: Registry[type[SemiSupervisedMethod]] = Registry("method")
+for _cls in (Supervised, MeanTeacher):
+    METHODS.register(_cls.name)(_cls)
+
+
+def method_config(name: str, params: dict[str, Any]) -> Any:
+    """The method's typed ``Config`` from ``method.params`` (unknown keys are errors)."""
+    return from_dict(METHODS.get(name).Config, params, prefix="method.params.")
+
+
+def create_method(name: str, params: dict[str, Any], net: NetSpec) -> SemiSupervisedMethod:
+    """Instantiate method ``name`` with hyper-parameters ``params`` on networks ``net``."""
+    return METHODS.get(name)(method_config(name, params), net)
+
+
+def list_methods() -> list[str]:
+    """Names of the registered methods."""
+    return METHODS.names()
+
+
+__all__ = ["METHODS", "NetSpec", "Progress", "SemiBatch", "SemiSupervisedMethod", "StepOutput",
+           "create_method", "list_methods", "method_config"]

@@ -1,0 +1,131 @@
+"""The interface every method implements; the engine owns everything else.
+
+A method owns its networks and its loss: the engine builds the batch (on the device,
+weakly augmented), runs autocast, backward, the optimizer, schedules, validation,
+checkpoints and logging.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from torch import Tensor, nn
+
+from semiseg.nets import create_network
+
+
+@dataclass
+class SemiBatch:
+    """One training batch, built by the engine on the training device.
+
+    Attributes:
+        x_l: ``[B_l, C, *S]`` float labeled images.
+        y_l: ``[B_l, *S]`` int64 labels.
+        x_u: ``[B_u, C, *S]`` float unlabeled images (``B_u`` may be 0).
+        meta: ``case_index_l/u`` (``[B]`` int64), ``slice_position_l/u`` (2D), ...
+    """
+
+    x_l: Tensor
+    y_l: Tensor
+    x_u: Tensor
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepOutput:
+    """What ``training_step`` returns: the loss to minimise and scalars to log."""
+
+    loss: Tensor
+    logs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Progress:
+    """Where training stands; ``step`` counts optimizer steps from 0 over all phases."""
+
+    step: int
+    total_steps: int
+    phase: str = "train"
+    phase_step: int = 0
+    phase_steps: int = 0
+
+    @property
+    def fraction(self) -> float:
+        """Share of all steps done, in [0, 1)."""
+        return self.step / max(self.total_steps, 1)
+
+
+@dataclass
+class NetSpec:
+    """How to build the run's network: from the model config plus the data's facts."""
+
+    name: str
+    spatial_dims: int
+    in_channels: int
+    num_classes: int
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, name: str | None = None, **overrides: Any) -> nn.Module:
+        """A fresh network (``name`` overrides the configured one, e.g. for co-training)."""
+        kwargs = {} if name and name != self.name else dict(self.kwargs)
+        kwargs.update(overrides)
+        return create_network(name or self.name, self.spatial_dims, self.in_channels,
+                              self.num_classes, **kwargs)
+
+
+class SemiSupervisedMethod(nn.Module, ABC):
+    """Base of all methods. Subclasses set ``name``, ``Config`` and ``training_step``.
+
+    Attributes:
+        name: Registry name.
+        Config: Dataclass of the method's hyper-parameters (defaults = the paper's).
+        phases: Training phases in order, e.g. ``("pretrain", "selftrain")``.
+        uses_unlabeled: False for labeled-only methods: the engine then fills the whole
+            batch with labeled samples and passes an empty ``x_u``.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    phases: ClassVar[tuple[str, ...]] = ("train",)
+    uses_unlabeled: ClassVar[bool] = True
+
+    def __init__(self, config: Any, net: NetSpec) -> None:
+        super().__init__()
+        self.config = config
+        self.net_spec = net
+
+    @abstractmethod
+    def training_step(self, batch: SemiBatch, progress: Progress) -> StepOutput:
+        """Loss of one batch (called inside the engine's autocast)."""
+
+    @abstractmethod
+    def predictor(self) -> nn.Module:
+        """The network used for validation and inference (returns logits)."""
+
+    def on_after_optimizer_step(self, progress: Progress) -> None:  # noqa: B027 - optional hook
+        """Called after each optimizer step (EMA updates go here)."""
+
+    def on_phase_start(self, phase: str) -> None:  # noqa: B027 - optional hook
+        """Called when a phase begins (and again when a run resumes inside it)."""
+
+    def phase_steps(self, total_steps: int) -> dict[str, int]:
+        """Steps per phase; the default gives every step to the single phase."""
+        return {self.phases[0]: total_steps} if len(self.phases) == 1 else {}
+
+    def optimizer_groups(self) -> dict[str, Iterable[nn.Parameter]]:
+        """Parameter groups the engine optimises; default: all trainable parameters."""
+        return {"all": [p for p in self.parameters() if p.requires_grad]}
+
+    def teachers(self) -> list[nn.Module]:
+        """Modules that must never receive gradients (EMA teachers)."""
+        return []
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Detach a module from autograd (teachers); returns it."""
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module

@@ -1,0 +1,27 @@
+"""Package version and the provenance recorded in run folders and checkpoints."""
+
+from __future__ import annotations
+
+import subprocess
+from functools import cache
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+
+@cache
+def git_hash() -> str:
+    """Commit of the source tree semiseg runs from ("unknown" outside a git checkout)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def provenance() -> dict[str, str]:
+    """Versions of semiseg, its git commit and torch."""
+    import torch
+
+    return {"semiseg": __version__, "git": git_hash(), "torch": str(torch.__version__)}

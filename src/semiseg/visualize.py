@@ -1,0 +1,78 @@
+"""Pictures people look at: image, ground truth and prediction overlays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from semiseg.data.nnunet import Case
+
+_COLOURS = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48],
+                     [145, 30, 180], [70, 240, 240], [240, 50, 230]], dtype=float) / 255
+
+
+def best_slice(label: np.ndarray, slice_axis: int) -> int:
+    """Index of the slice with the most foreground along ``slice_axis`` (3D labels)."""
+    axis = slice_axis % label.ndim
+    other = tuple(a for a in range(label.ndim) if a != axis)
+    return int(np.argmax((label > 0).sum(axis=other)))
+
+
+def _take(array: np.ndarray, axis: int, index: int) -> np.ndarray:
+    return np.take(array, index, axis=axis) if array.ndim == 3 else array
+
+
+def overlay(image: np.ndarray, label: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """RGB ``[H, W, 3]`` of a grey image with coloured labels."""
+    lo, hi = np.percentile(image, [1, 99])
+    grey = np.clip((image - lo) / max(hi - lo, 1e-8), 0, 1)
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    colours = _COLOURS[np.clip(label, 0, len(_COLOURS) - 1).astype(int)]
+    mask = (label > 0)[..., None]
+    return np.where(mask, (1 - alpha) * rgb + alpha * colours, rgb)
+
+
+def save_overview(cases: list[Case], preds: list[np.ndarray], scores: list[float],
+                  class_names: list[str], slice_axis: int, path: Path, max_cases: int = 4) -> Path:
+    """A grid: one row per case (image, truth, prediction) at its most informative slice.
+
+    Args:
+        cases: Cases with images ``[C, *S]`` and labels.
+        preds: Predicted label maps ``[*S]``.
+        scores: Mean Dice per case, shown in the titles.
+        class_names: Legend.
+        slice_axis: Slicing axis for 3D cases.
+        path: PNG to write.
+        max_cases: Rows: the best, median and worst cases by Dice, and one more.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    order = np.argsort(scores)
+    pick = list(dict.fromkeys([int(order[-1]), int(order[len(order) // 2]), int(order[0]),
+                               *map(int, order[::-1])]))[:max_cases]
+    fig, axes = plt.subplots(len(pick), 3, figsize=(9, 3 * len(pick)), squeeze=False)
+    for row, i in enumerate(pick):
+        case, pred = cases[i], preds[i]
+        axis = slice_axis % case.label.ndim
+        k = best_slice(case.label, slice_axis) if case.label.ndim == 3 else 0
+        image = _take(case.image[0], axis, k)
+        panels = [("image", grey := np.clip(image, *np.percentile(image, [1, 99]))),
+                  ("truth", overlay(image, _take(case.label, axis, k))),
+                  (f"prediction (Dice {100 * scores[i]:.1f})", overlay(image, _take(pred, axis, k)))]
+        for col, (title, img) in enumerate(panels):
+            ax = axes[row, col]
+            ax.imshow(img, cmap="gray" if img is grey else None)
+            ax.set_title(f"{case.case_id}: {title}" if col == 0 else title, fontsize=8)
+            ax.axis("off")
+    handles = [Patch(color=_COLOURS[v], label=n) for v, n in enumerate(class_names) if v > 0]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
