@@ -12,13 +12,13 @@ from semiseg.data.nnunet import NnUNetDataset, _list_cases, open_dataset
 from semiseg.data.splits import load_split
 from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.data import load_cases
-from semiseg.engine.loop import read_run_config
+from semiseg.engine.loop import net_spec, read_run_config
 from semiseg.engine.runtime import resolve_amp, resolve_device
 from semiseg.errors import DataError, SemisegError
 from semiseg.evaluation import evaluate_network, evaluate_predictions, load_prediction_folder
 from semiseg.inference import predict_case
+from semiseg.methods import SemiSupervisedMethod, create_method
 from semiseg.metrics.report import write_json, write_rows_csv
-from semiseg.methods import NetSpec, SemiSupervisedMethod, create_method
 
 
 def load_trained(run_dir: str | Path, checkpoint: str = "best",
@@ -28,11 +28,9 @@ def load_trained(run_dir: str | Path, checkpoint: str = "best",
     config = read_run_config(run_dir)
     dataset = open_dataset(config.data.root)
     state = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt")
-    spec = NetSpec(config.model.name, config.data.spatial_dims, dataset.num_channels,
-                   dataset.num_classes, {"channels": config.model.channels,
-                                         "dropout": config.model.dropout})
     device = resolve_device(config.train.device)
-    method = create_method(config.method.name, config.method.params, spec).to(device)
+    method = create_method(config.method.name, config.method.params,
+                           net_spec(config, dataset)).to(device)
     method.load_state_dict(state["method"])
     return config, method.eval(), dataset
 

@@ -6,7 +6,6 @@ User mistakes (bad data, config, paths) print one line ``error: ...`` and exit w
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -103,7 +102,7 @@ def _print_result(result: dict) -> None:
     paths = result["paths"]
     print(f"\n{result['method']}: val metrics of the best checkpoint (step {result['best_step']}"
           f" of {result['iterations']}), Dice/Jaccard in %, HD95/ASD in "
-          f"{'mm' if 'mm' in json.dumps(result) else 'voxels'}:")
+          f"{result['distance_units']}s:")
     print(result["table"])
     print(f"\ntrained in {result['wall_seconds']:.0f} s "
           f"({result['median_seconds_per_iteration'] * 1000:.0f} ms/iteration, {result['device']})")
@@ -162,7 +161,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 
 def cmd_data(args: argparse.Namespace) -> None:
-    """check | import | split | synthetic."""
+    """Check | import | split | synthetic."""
     if args.data_command == "check":
         from semiseg.data.nnunet import check_dataset
 

@@ -8,6 +8,7 @@ errors that list the valid ones; values are checked against the field's type.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -17,6 +18,23 @@ from typing import Any
 import yaml
 
 from semiseg.errors import ConfigError
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader whose booleans are only true/false (YAML 1.2): ``amp: off`` stays a string."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Yaml12Loader)
 
 
 @dataclass
@@ -85,7 +103,7 @@ class AugmentConfig:
 
 @dataclass
 class ModelConfig:
-    """Segmentation network (see ``semiseg.nets``); input channels and classes come from the data."""
+    """Segmentation network (``semiseg.nets``); channels and classes come from the data."""
 
     name: str = "unet"
     channels: list[int] = field(default_factory=lambda: [16, 32, 64, 128, 256])
@@ -280,7 +298,7 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.iterations=100")
         try:
-            value = yaml.safe_load(raw) if raw else ""
+            value = _load_yaml(raw) if raw else ""
         except yaml.YAMLError:
             value = raw
         _set_dotted(tree, key.strip(), value)
@@ -302,7 +320,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; a missing, unreadable or non-mapping file is a ConfigError."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = _load_yaml(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:

@@ -83,7 +83,8 @@ def _window_starts(size: int, patch: int, overlap: float) -> list[int]:
     return starts
 
 
-def _windows(shape: tuple[int, ...], patch: list[int], overlap: float) -> Iterator[tuple[slice, ...]]:
+def _windows(shape: tuple[int, ...], patch: list[int],
+             overlap: float) -> Iterator[tuple[slice, ...]]:
     axes = [_window_starts(s, p, overlap) for s, p in zip(shape, patch, strict=True)]
     for starts in itertools.product(*axes):
         yield tuple(slice(s, s + p) for s, p in zip(starts, patch, strict=True))

@@ -63,7 +63,8 @@ def save_overview(cases: list[Case], preds: list[np.ndarray], scores: list[float
         image = _take(case.image[0], axis, k)
         panels = [("image", grey := np.clip(image, *np.percentile(image, [1, 99]))),
                   ("truth", overlay(image, _take(case.label, axis, k))),
-                  (f"prediction (Dice {100 * scores[i]:.1f})", overlay(image, _take(pred, axis, k)))]
+                  (f"prediction (Dice {100 * scores[i]:.1f})",
+                   overlay(image, _take(pred, axis, k)))]
         for col, (title, img) in enumerate(panels):
             ax = axes[row, col]
             ax.imshow(img, cmap="gray" if img is grey else None)

@@ -72,7 +72,7 @@ class RunLogger:
             from torch.utils.tensorboard import SummaryWriter
 
             self.tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start_step)
-        except ImportError:  # tensorboard is a dependency, but a broken install must not stop training
+        except ImportError:  # a broken tensorboard install must not stop training
             self.tb = None
         if progress_bar:
             from tqdm import tqdm

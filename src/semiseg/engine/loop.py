@@ -26,7 +26,8 @@ import yaml
 
 from semiseg.augment import weak_augment
 from semiseg.config import RunConfig, from_dict, to_dict
-from semiseg.data.splits import load_split, save_split
+from semiseg.data.nnunet import NnUNetDataset
+from semiseg.data.splits import Split, load_split, save_split
 from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.data import RunData, prepare_data
 from semiseg.engine.logging import RunLogger
@@ -41,8 +42,16 @@ from semiseg.engine.runtime import (
 from semiseg.errors import SemisegError
 from semiseg.evaluation import evaluate_network, validation_scores
 from semiseg.inference import autocast
+from semiseg.methods import (
+    METHODS,
+    NetSpec,
+    Progress,
+    SemiBatch,
+    SemiSupervisedMethod,
+    StepOutput,
+    create_method,
+)
 from semiseg.metrics.report import format_summary, write_json, write_rows_csv
-from semiseg.methods import METHODS, NetSpec, Progress, SemiBatch, create_method
 from semiseg.version import provenance
 
 
@@ -134,6 +143,101 @@ def read_run_config(run_dir: Path) -> RunConfig:
     return config
 
 
+@dataclass
+class Trainer:
+    """Everything a training step needs, built once by :func:`build_trainer`."""
+
+    config: RunConfig
+    data: RunData
+    method: SemiSupervisedMethod
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    gens: dict[str, torch.Generator]
+    device: torch.device
+    amp: torch.dtype | None
+    channels_last: bool
+    phases: list[_Phase]
+    setup_seconds: float
+    _phase: _Phase | None = None
+
+    def step(self, step: int) -> tuple[StepOutput, float]:
+        """One optimizer step at global index ``step``; returns the output and the lr."""
+        current = _locate(self.phases, step)
+        if self._phase is not current:
+            self._phase = current
+            self.method.on_phase_start(current.name)
+        progress = Progress(step, self.config.train.iterations, current.name,
+                            step - current.start, current.steps)
+        lr = set_lr(self.optimizer, lr_factor(step - current.start, current.steps,
+                                              self.config.optim))
+        self.method.train()
+        batch = make_batch(self.data, self.config, self.gens, self.device,
+                           self.method.uses_unlabeled, self.channels_last)
+        with autocast(self.device, self.amp):
+            out = self.method.training_step(batch, progress)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(out.loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.method.on_after_optimizer_step(progress)
+        return out, lr
+
+    def state_dict(self, step: int, best: dict[str, Any]) -> dict[str, Any]:
+        """Everything needed to resume after ``step`` steps exactly."""
+        state = {"method": self.method.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "scaler": self.scaler.state_dict(), "rng": _rng_state(self.gens),
+                 "bank_labeled": self.data.labeled.state_dict(), "step": step, "best": best,
+                 "config": to_dict(self.config), "provenance": provenance()}
+        if self.data.unlabeled is not None:
+            state["bank_unlabeled"] = self.data.unlabeled.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Restore :meth:`state_dict`; returns ``(step, best)``."""
+        self.method.load_state_dict(state["method"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        _load_rng_state(state["rng"], self.gens)
+        self.data.labeled.load_state_dict(state["bank_labeled"])
+        if self.data.unlabeled is not None:
+            self.data.unlabeled.load_state_dict(state["bank_unlabeled"])
+        return int(state["step"]), dict(state["best"])
+
+
+def net_spec(config: RunConfig, dataset: NnUNetDataset) -> NetSpec:
+    """The network description of a run: model config + the data set's channels/classes."""
+    return NetSpec(config.model.name, config.data.spatial_dims, dataset.num_channels,
+                   dataset.num_classes, {"channels": config.model.channels,
+                                         "dropout": config.model.dropout})
+
+
+def build_trainer(config: RunConfig, split: Split | None = None) -> Trainer:
+    """Seed, pick device and precision, load the data, build method and optimizer."""
+    t_cfg = config.train
+    seed_everything(t_cfg.seed)
+    configure_threads(t_cfg.num_threads)
+    device = resolve_device(t_cfg.device)
+    amp = resolve_amp(t_cfg.amp, device)
+    method_cls = METHODS.get(config.method.name)
+    t_start = time.perf_counter()
+    data = prepare_data(config, device, method_cls.uses_unlabeled, split)
+    method = create_method(config.method.name, config.method.params,
+                           net_spec(config, data.dataset)).to(device)
+    channels_last = resolve_channels_last(t_cfg.channels_last, config.data.spatial_dims)
+    if channels_last:
+        fmt = torch.channels_last if config.data.spatial_dims == 2 else torch.channels_last_3d
+        method = method.to(memory_format=fmt)
+    optimizer = build_optimizer(method.optimizer_groups(), config.optim)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
+    gens = {"sampler": torch.Generator().manual_seed(t_cfg.seed + 1),
+            "augment": torch.Generator(device=device).manual_seed(t_cfg.seed + 2)}
+    if t_cfg.compile:  # the networks; a method itself is called through training_step
+        for net in method.children():
+            net.compile()
+    return Trainer(config, data, method, optimizer, scaler, gens, device, amp, channels_last,
+                   _phases(method, t_cfg.iterations), time.perf_counter() - t_start)
+
+
 def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[str, Any]:
     """Train ``config.method`` and evaluate its best checkpoint on the val cases.
 
@@ -150,96 +254,43 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     """
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
-    start_state = load_checkpoint(ckpt_dir / "last.pt") if resume else None
-    t_cfg = config.train
-    seed_everything(t_cfg.seed)
-    configure_threads(t_cfg.num_threads)
-    device = resolve_device(t_cfg.device)
-    amp = resolve_amp(t_cfg.amp, device)
-    method_cls = METHODS.get(config.method.name)
-    split = load_split(run_dir / "split.json") if resume else None
     t_start = time.perf_counter()
-    data = prepare_data(config, device, method_cls.uses_unlabeled, split)
-    t_data = time.perf_counter() - t_start
+    start_state = load_checkpoint(ckpt_dir / "last.pt") if resume else None
+    trainer = build_trainer(config, load_split(run_dir / "split.json") if resume else None)
+    data, t_cfg = trainer.data, config.train
     if not resume:
         write_run_config(config, run_dir)
         save_split(data.split, run_dir / "split.json")
-    ds = data.dataset
-    spec = NetSpec(config.model.name, config.data.spatial_dims, ds.num_channels, ds.num_classes,
-                   {"channels": config.model.channels, "dropout": config.model.dropout})
-    method = create_method(config.method.name, config.method.params, spec).to(device)
-    channels_last = resolve_channels_last(t_cfg.channels_last, config.data.spatial_dims)
-    if channels_last:
-        fmt = torch.channels_last if config.data.spatial_dims == 2 else torch.channels_last_3d
-        method = method.to(memory_format=fmt)
-    optimizer = build_optimizer(method.optimizer_groups(), config.optim)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
-    gens = {"sampler": torch.Generator().manual_seed(t_cfg.seed + 1),
-            "augment": torch.Generator(device=device).manual_seed(t_cfg.seed + 2)}
-    total = t_cfg.iterations
-    phases = _phases(method, total)
     start, best = 0, {"dice_mean": -1.0, "step": -1}
     if start_state is not None:
-        method.load_state_dict(start_state["method"])
-        optimizer.load_state_dict(start_state["optimizer"])
-        scaler.load_state_dict(start_state["scaler"])
-        _load_rng_state(start_state["rng"], gens)
-        data.labeled.load_state_dict(start_state["bank_labeled"])
-        if data.unlabeled is not None:
-            data.unlabeled.load_state_dict(start_state["bank_unlabeled"])
-        start, best = int(start_state["step"]), dict(start_state["best"])
-    if t_cfg.compile:
-        method.compile()
+        start, best = trainer.load_state_dict(start_state)
+    total = t_cfg.iterations
+    ds = data.dataset
     logger = RunLogger(run_dir, total, start, t_cfg.progress_bar)
     logger.message(f"semiseg: {config.method.name} on {ds.root.name} | {len(data.split.labeled)} "
                    f"labeled, {len(data.split.unlabeled)} unlabeled, {len(data.split.val)} val "
-                   f"cases | {len(data.labeled)} labeled samples | device {device}, amp "
-                   f"{amp}, data ready in {t_data:.1f}s")
-
-    def checkpoint_state(step: int) -> dict[str, Any]:
-        state = {"method": method.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scaler": scaler.state_dict(), "rng": _rng_state(gens),
-                 "bank_labeled": data.labeled.state_dict(), "step": step, "best": best,
-                 "config": to_dict(config), "provenance": provenance()}
-        if data.unlabeled is not None:
-            state["bank_unlabeled"] = data.unlabeled.state_dict()
-        return state
-
+                   f"cases | {len(data.labeled)} labeled samples | device {trainer.device}, amp "
+                   f"{trainer.amp}, data ready in {trainer.setup_seconds:.1f}s")
     sums: dict[str, torch.Tensor | float] = {}
     n_logged, t_log, step_times = 0, time.perf_counter(), []
-    nonfinite = torch.zeros((), dtype=torch.bool, device=device)
-    phase = None
+    nonfinite = torch.zeros((), dtype=torch.bool, device=trainer.device)
     for step in range(start, total):
-        current = _locate(phases, step)
-        if phase is not current:
-            phase = current
-            method.on_phase_start(phase.name)
-        progress = Progress(step, total, phase.name, step - phase.start, phase.steps)
-        lr = set_lr(optimizer, lr_factor(step - phase.start, phase.steps, config.optim))
-        method.train()
-        batch = make_batch(data, config, gens, device, method_cls.uses_unlabeled, channels_last)
-        with autocast(device, amp):
-            out = method.training_step(batch, progress)
+        out, lr = trainer.step(step)
         nonfinite |= ~torch.isfinite(out.loss.detach())
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(out.loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        method.on_after_optimizer_step(progress)
         for k, v in {"loss": out.loss.detach(), **out.logs}.items():
             sums[k] = sums.get(k, 0.0) + v
         n_logged += 1
         logger.advance()
         done = step + 1
         is_last = done == total
-        check = done % t_cfg.log_every == 0 or done % t_cfg.val_every == 0 or \
-            done % t_cfg.checkpoint_every == 0 or is_last
-        if not check:
+        if not (done % t_cfg.log_every == 0 or done % t_cfg.val_every == 0
+                or done % t_cfg.checkpoint_every == 0 or is_last):
             continue
         if bool(nonfinite):  # the only host sync: before anything is logged or saved
             raise NonFiniteLossError(
                 f"loss became NaN/inf between steps {done - n_logged + 1} and {done}; the last "
-                f"good checkpoint is {ckpt_dir / 'last.pt'} (try a lower optim.lr or train.amp=off)")
+                f"good checkpoint is {ckpt_dir / 'last.pt'} (try a lower optim.lr or "
+                "train.amp=off)")
         if done % t_cfg.log_every == 0 or is_last:
             elapsed = time.perf_counter() - t_log
             step_times.append(elapsed / n_logged)
@@ -249,21 +300,21 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
             sums, n_logged, t_log = {}, 0, time.perf_counter()
         if done % t_cfg.val_every == 0 or is_last:
             t_val = time.perf_counter()
-            scores = validation_scores(method.predictor(), data.val_cases, ds.class_names,
-                                       config, device, amp)
+            scores = validation_scores(trainer.method.predictor(), data.val_cases, ds.class_names,
+                                       config, trainer.device, trainer.amp)
             scores["seconds"] = time.perf_counter() - t_val
             logger.val(done, scores)
             if scores["dice_mean"] > best["dice_mean"]:
                 best = {"dice_mean": scores["dice_mean"], "step": done}
-                save_checkpoint(checkpoint_state(done), ckpt_dir / "best.pt")
+                save_checkpoint(trainer.state_dict(done, best), ckpt_dir / "best.pt")
             t_log += time.perf_counter() - t_val  # validation time is not training speed
         if done % t_cfg.checkpoint_every == 0 or is_last:
             t_ckpt = time.perf_counter()
-            save_checkpoint(checkpoint_state(done), ckpt_dir / "last.pt")
+            save_checkpoint(trainer.state_dict(done, best), ckpt_dir / "last.pt")
             t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
     logger.close()
     wall = time.perf_counter() - t_start
-    return finish_run(config, run_dir, data, device, amp, wall, step_times)
+    return finish_run(config, run_dir, data, trainer.device, trainer.amp, wall, step_times)
 
 
 def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.device,
@@ -273,9 +324,8 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
 
     ds = data.dataset
     state = load_checkpoint(run_dir / "checkpoints" / "best.pt")
-    spec = NetSpec(config.model.name, config.data.spatial_dims, ds.num_channels, ds.num_classes,
-                   {"channels": config.model.channels, "dropout": config.model.dropout})
-    method = create_method(config.method.name, config.method.params, spec).to(device)
+    method = create_method(config.method.name, config.method.params,
+                           net_spec(config, ds)).to(device)
     method.load_state_dict(state["method"])
     eval_dir = run_dir / "eval"
     pred_dir = eval_dir / "predictions" if config.eval.save_predictions else None
@@ -291,8 +341,10 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
     result = {
         "method": config.method.name, "data": str(ds.root), "seed": config.train.seed,
         "labeled_cases": len(data.split.labeled), "iterations": config.train.iterations,
-        "best_step": int(state["best"]["step"]), "val_dice_at_selection": state["best"]["dice_mean"],
+        "best_step": int(state["best"]["step"]),
+        "val_dice_at_selection": state["best"]["dice_mean"],
         "val": summary["mean"], "val_per_class": summary["per_class"],
+        "distance_units": rows[0]["units"] if rows else "voxel",
         "wall_seconds": wall, "median_seconds_per_iteration": median_step,
         "device": str(device), "amp": str(amp), "provenance": provenance(),
         "paths": {"run": str(run_dir), "metrics": str(eval_dir / "val_metrics.csv"),

@@ -49,7 +49,7 @@ def resolve_channels_last(setting: str, spatial_dims: int) -> bool:
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices)."""
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds third-party code using the legacy API
     torch.manual_seed(seed)
 
 

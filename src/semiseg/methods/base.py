@@ -105,10 +105,10 @@ class SemiSupervisedMethod(nn.Module, ABC):
     def predictor(self) -> nn.Module:
         """The network used for validation and inference (returns logits)."""
 
-    def on_after_optimizer_step(self, progress: Progress) -> None:  # noqa: B027 - optional hook
+    def on_after_optimizer_step(self, progress: Progress) -> None:
         """Called after each optimizer step (EMA updates go here)."""
 
-    def on_phase_start(self, phase: str) -> None:  # noqa: B027 - optional hook
+    def on_phase_start(self, phase: str) -> None:
         """Called when a phase begins (and again when a run resumes inside it)."""
 
     def phase_steps(self, total_steps: int) -> dict[str, int]:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from semiseg.nets.layers import conv_nd, norm_nd
+from semiseg.nets.layers import Dropout, conv_nd, norm_nd
 
 
 class ConvBlock(nn.Sequential):
@@ -25,7 +25,7 @@ class ConvBlock(nn.Sequential):
     def __init__(self, spatial_dims: int, cin: int, cout: int, dropout: float) -> None:
         super().__init__(
             conv_nd(spatial_dims, cin, cout, 3), norm_nd(spatial_dims, cout), nn.LeakyReLU(0.01),
-            nn.Dropout(dropout), conv_nd(spatial_dims, cout, cout, 3),
+            Dropout(dropout), conv_nd(spatial_dims, cout, cout, 3),
             norm_nd(spatial_dims, cout), nn.LeakyReLU(0.01),
         )
 
@@ -40,6 +40,7 @@ class UpBlock(nn.Module):
         self.conv = ConvBlock(spatial_dims, 2 * cskip, cout, 0.0)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:
+        """``x`` ``[B, cin, *S/2]``, ``skip`` ``[B, cskip, *S]`` -> ``[B, cout, *S]``."""
         x = F.interpolate(self.reduce(x), size=skip.shape[2:], mode=self.mode, align_corners=True)
         return self.conv(torch.cat([skip, x], dim=1))
 

@@ -1,0 +1,102 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from semiseg.engine.checkpoint import load_checkpoint
+from semiseg.engine.loop import NonFiniteLossError, Trainer, read_run_config, train
+from tests.conftest import tiny_config
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("runs") / "mt"
+    train(tiny_config(tiny_dataset), run)
+    return run
+
+
+def test_run_folder_has_everything(finished_run: Path) -> None:
+    for name in ("config.yaml", "split.json", "train.csv", "val.csv", "result.json",
+                 "checkpoints/last.pt", "checkpoints/best.pt", "eval/val_metrics.csv",
+                 "eval/val_summary.json", "eval/overview.png"):
+        assert (finished_run / name).is_file(), name
+    assert any((finished_run / "tensorboard").iterdir())
+    result = json.loads((finished_run / "result.json").read_text())
+    assert 0 <= result["val"]["dice"]["mean"] <= 1 and result["iterations"] == 6
+    preds = sorted((finished_run / "eval" / "predictions").iterdir())
+    assert len(preds) == 4  # 2 val patients x 2 frames
+    val_rows = (finished_run / "val.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in val_rows[1:]] == ["3", "6"]
+
+
+def test_predictions_keep_the_input_geometry(finished_run: Path, tiny_dataset: Path) -> None:
+    import nibabel as nib
+
+    pred = sorted((finished_run / "eval" / "predictions").iterdir())[0]
+    case = pred.name.removesuffix(".nii.gz")
+    src = nib.load(tiny_dataset / "imagesTr" / f"{case}_0000.nii.gz")
+    out = nib.load(pred)
+    assert out.shape == src.shape and (out.affine == src.affine).all()
+    assert out.get_data_dtype() == "uint8"
+
+
+def test_checkpoints_load_with_weights_only(finished_run: Path) -> None:
+    state = torch.load(finished_run / "checkpoints" / "last.pt", weights_only=True)
+    assert state["step"] == 6 and state["config"]["method"]["name"] == "mean_teacher"
+
+
+def test_resume_gives_the_same_weights(tiny_dataset: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    straight = tmp_path / "straight"
+    train(tiny_config(tiny_dataset), straight)
+    interrupted = tmp_path / "interrupted"
+    real_step = Trainer.step
+
+    def crash_at_4(self: Trainer, step: int):
+        if step == 4:
+            raise KeyboardInterrupt  # stands in for a kill after the step-3 checkpoint
+        return real_step(self, step)
+
+    monkeypatch.setattr(Trainer, "step", crash_at_4)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(tiny_dataset), interrupted)
+    assert load_checkpoint(interrupted / "checkpoints" / "last.pt")["step"] == 3
+    monkeypatch.setattr(Trainer, "step", real_step)
+    train(read_run_config(interrupted), interrupted, resume=True)
+    a = load_checkpoint(straight / "checkpoints" / "last.pt")["method"]
+    b = load_checkpoint(interrupted / "checkpoints" / "last.pt")["method"]
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    rows = (interrupted / "train.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["2", "4", "6"]
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_dataset: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from semiseg.methods.mean_teacher import MeanTeacher
+
+    real = MeanTeacher.training_step
+
+    def nan_after_3(self, batch, progress):
+        out = real(self, batch, progress)
+        if progress.step >= 3:
+            out.loss = out.loss * float("nan")
+        return out
+
+    monkeypatch.setattr(MeanTeacher, "training_step", nan_after_3)
+    run = tmp_path / "nan"
+    with pytest.raises(NonFiniteLossError, match="NaN/inf"):
+        train(tiny_config(tiny_dataset), run)
+    state = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert state["step"] == 3
+    assert all(torch.isfinite(v).all() for v in state["method"].values() if v.is_floating_point())
+
+
+def test_3d_patches_and_sliding_window(tiny_dataset: Path, tmp_path: Path) -> None:
+    config = tiny_config(tiny_dataset, "method.name=supervised", "data.spatial_dims=3",
+                         "data.patch_size=[16, 16, 4]", "train.iterations=2",
+                         "train.val_every=2", "model.channels=[4, 8]", "model.dropout=[0, 0]")
+    result = train(config, tmp_path / "run3d")
+    assert result["iterations"] == 2 and 0 <= result["val"]["dice"]["mean"] <= 1

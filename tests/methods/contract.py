@@ -1,0 +1,114 @@
+"""The contract every method passes: subclass ``MethodContract``, set ``method_name``.
+
+Checks: finite loss in 2D and 3D on tiny inputs; the unlabeled term reaches the student
+(gradient flows to ``x_u``); teachers get no gradients; the optimizer groups hold every
+trainable parameter and no teacher's; a state-dict round trip reproduces the predictor;
+the same seed gives the same loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+import torch
+
+from semiseg.methods import METHODS, NetSpec, Progress, SemiBatch, create_method
+
+
+def tiny_batch(spatial_dims: int, seed: int = 0, n_l: int = 2, n_u: int = 2,
+               num_classes: int = 3) -> SemiBatch:
+    """Random images and blob labels of 16^2 (2D) or 16^3 (3D)."""
+    g = torch.Generator().manual_seed(seed)
+    shape = (16,) * spatial_dims
+    x_l = torch.randn((n_l, 1, *shape), generator=g)
+    y_l = torch.zeros((n_l, *shape), dtype=torch.long)
+    y_l[(slice(None), *[slice(4, 12)] * spatial_dims)] = 1
+    y_l[(slice(None), *[slice(6, 10)] * spatial_dims)] = num_classes - 1
+    x_l = x_l + y_l[:, None].float()
+    x_u = torch.randn((n_u, 1, *shape), generator=g)
+    meta = {"case_index_l": torch.arange(n_l), "case_index_u": torch.arange(n_u)}
+    return SemiBatch(x_l=x_l, y_l=y_l, x_u=x_u, meta=meta)
+
+
+class MethodContract:
+    """Base class of the per-method tests."""
+
+    method_name: ClassVar[str]
+    params: ClassVar[dict[str, Any]] = {}
+    num_classes: ClassVar[int] = 3
+
+    def make(self, spatial_dims: int, seed: int = 0):
+        torch.manual_seed(seed)
+        spec = NetSpec("unet", spatial_dims, 1, self.num_classes,
+                       {"channels": [4, 8, 16], "dropout": [0.0, 0.1, 0.2]})
+        return create_method(self.method_name, self.params, spec)
+
+    def progress(self, fraction: float = 0.6) -> Progress:
+        total = 1000
+        return Progress(step=int(fraction * total), total_steps=total, phase=self.phase(),
+                        phase_step=int(fraction * total), phase_steps=total)
+
+    def phase(self) -> str:
+        return METHODS.get(self.method_name).phases[-1]
+
+    def step(self, method, batch: SemiBatch, fraction: float = 0.6):
+        method.train()
+        method.on_phase_start(self.phase())
+        return method.training_step(batch, self.progress(fraction))
+
+    @pytest.mark.parametrize("spatial_dims", [2, 3])
+    def test_finite_loss(self, spatial_dims: int) -> None:
+        method = self.make(spatial_dims)
+        out = self.step(method, tiny_batch(spatial_dims, num_classes=self.num_classes))
+        assert out.loss.ndim == 0 and torch.isfinite(out.loss)
+        assert out.loss.requires_grad
+        for key, value in out.logs.items():
+            assert torch.isfinite(torch.as_tensor(value)).all(), key
+
+    def test_unlabeled_term_reaches_student(self) -> None:
+        method = self.make(2)
+        if not method.uses_unlabeled:
+            pytest.skip("labeled-only method")
+        batch = tiny_batch(2, num_classes=self.num_classes)
+        batch.x_u.requires_grad_(True)
+        self.step(method, batch).loss.backward()
+        assert batch.x_u.grad is not None and batch.x_u.grad.abs().sum() > 0
+
+    def test_teacher_gets_no_gradients(self) -> None:
+        method = self.make(2)
+        self.step(method, tiny_batch(2, num_classes=self.num_classes)).loss.backward()
+        for teacher in method.teachers():
+            for p in teacher.parameters():
+                assert not p.requires_grad and p.grad is None
+
+    def test_optimizer_groups_cover_trainable_parameters(self) -> None:
+        method = self.make(2)
+        grouped = {id(p) for params in method.optimizer_groups().values() for p in params}
+        trainable = {id(p) for p in method.parameters() if p.requires_grad}
+        teacher = {id(p) for t in method.teachers() for p in t.parameters()}
+        assert grouped == trainable and not grouped & teacher
+
+    def test_hook_after_step_runs(self) -> None:
+        method = self.make(2)
+        out = self.step(method, tiny_batch(2, num_classes=self.num_classes))
+        out.loss.backward()
+        method.on_after_optimizer_step(self.progress())
+
+    def test_state_round_trip(self) -> None:
+        method = self.make(2, seed=1)
+        self.step(method, tiny_batch(2, num_classes=self.num_classes)).loss.backward()
+        clone = self.make(2, seed=2)
+        clone.load_state_dict(method.state_dict())
+        x = torch.randn(2, 1, 16, 16)
+        a, b = method.predictor().eval(), clone.predictor().eval()
+        with torch.no_grad():
+            assert torch.equal(a(x), b(x))
+
+    def test_seeded_determinism(self) -> None:
+        losses = []
+        for _ in range(2):
+            method = self.make(2, seed=5)
+            torch.manual_seed(11)
+            losses.append(self.step(method, tiny_batch(2, num_classes=self.num_classes)).loss)
+        assert torch.equal(losses[0].detach(), losses[1].detach())

@@ -1,0 +1,91 @@
+"""The command line: one-line errors with exit status 2, and the happy paths."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from semiseg.cli import main
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_error(code: int, err: str, expected: str) -> None:
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert expected in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train"], "needs -c CONFIG.yaml"),
+    (["train", "-c", "missing.yaml"], "missing.yaml does not exist"),
+    (["train", "--resume", "no/such/run"], "run folder does not exist"),
+    (["evaluate"], "needs a run folder"),
+    (["evaluate", "--pred", "no/such/folder"], "prediction folder does not exist"),
+    (["data", "check", "no/such/data"], None),
+])
+def test_bad_commands(argv: list[str], expected: str | None, capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(argv, capsys)
+    if expected is None:  # data check prints the problems and exits 1
+        assert "data set folder does not exist" in out
+        return
+    _one_line_error(code, err, expected)
+
+
+def test_train_with_bad_key_and_bad_data(capsys, tmp_path: Path, tiny_dataset: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("train:\n  iterationz: 3\n")
+    code, _, err = run(["train", "-c", str(cfg)], capsys)
+    _one_line_error(code, err, "unknown config key 'train.iterationz'")
+    broken = Path(shutil.copytree(tiny_dataset, tmp_path / "broken"))
+    next((broken / "labelsTr").iterdir()).unlink()
+    cfg.write_text(f"data:\n  root: {broken}\n")
+    code, _, err = run(["train", "-c", str(cfg)], capsys)
+    _one_line_error(code, err, "missing label for image case")
+
+
+def test_data_check_split_and_methods(capsys, tmp_path: Path, tiny_dataset: Path) -> None:
+    code, out, _ = run(["data", "check", str(tiny_dataset)], capsys)
+    assert code == 0 and "0 error(s)" in out
+    code, out, _ = run(["data", "split", str(tiny_dataset), "--labeled", "1",
+                        "--group-by", "^(phantom\\d+)_", "-o", str(tmp_path / "s.json")], capsys)
+    split = json.loads((tmp_path / "s.json").read_text())
+    assert code == 0 and len(split["labeled"]) == 2
+    code, out, _ = run(["methods"], capsys)
+    assert code == 0 and "== mean_teacher" in out and "Deviations" in out
+
+
+def test_train_evaluate_predict(capsys, tmp_path: Path, tiny_dataset: Path) -> None:
+    run_dir = tmp_path / "run"
+    overrides = [f"data.root={tiny_dataset}", "data.num_labeled=2", "data.patch_size=[32, 32]",
+                 "data.batch_size=4", "data.labeled_batch_size=2", "model.channels=[4, 8]",
+                 "model.dropout=[0, 0]", "train.iterations=2", "train.val_every=2",
+                 "train.progress_bar=false", "method.name=supervised"]
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("name: t\n")
+    args = ["train", "-c", str(cfg), "-o", str(run_dir)]
+    for o in overrides:
+        args += ["--set", o]
+    code, out, _ = run(args, capsys)
+    assert code == 0 and "picture:" in out
+    code, _, err = run(args, capsys)
+    _one_line_error(code, err, "holds a run already")
+    code, out, _ = run(["evaluate", str(run_dir)], capsys)
+    assert code == 0 and (run_dir / "eval-best" / "metrics.csv").is_file()
+    code, out, _ = run(["evaluate", "--pred", str(run_dir / "eval-best" / "predictions"),
+                        "--data", str(tiny_dataset)], capsys)
+    assert code == 0 and "mean" in out
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for p in sorted((tiny_dataset / "imagesTr").iterdir())[:2]:
+        shutil.copy(p, inp / p.name)
+    code, out, _ = run(["predict", str(run_dir), "-i", str(inp), "-o", str(tmp_path / "out")],
+                       capsys)
+    assert code == 0 and len(list((tmp_path / "out").iterdir())) == 2
