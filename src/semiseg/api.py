@@ -8,12 +8,13 @@ from typing import Any
 
 from semiseg.config import RunConfig
 from semiseg.data.io import write_label
-from semiseg.data.nnunet import NnUNetDataset, _list_cases, open_dataset
+from semiseg.data.nnunet import NnUNetDataset, list_cases, open_dataset
 from semiseg.data.splits import load_split
 from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.data import load_cases
-from semiseg.engine.loop import net_spec, read_run_config
+from semiseg.engine.loop import read_run_config
 from semiseg.engine.runtime import resolve_amp, resolve_device
+from semiseg.engine.trainer import net_spec
 from semiseg.errors import DataError, SemisegError
 from semiseg.evaluation import evaluate_network, evaluate_predictions, load_prediction_folder
 from semiseg.inference import predict_case
@@ -105,7 +106,7 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
     inp = Path(input_dir)
     if not inp.is_dir():
         raise DataError(f"{inp}: input folder does not exist")
-    ids, problems = _list_cases(inp.parent, inp.name, dataset.file_ending, dataset.num_channels)
+    ids, problems = list_cases(inp.parent, inp.name, dataset.file_ending, dataset.num_channels)
     if problems:
         raise DataError(problems[0])
     if not ids:

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from semiseg.config import RunConfig
-from semiseg.engine.loop import build_trainer
+from semiseg.engine.trainer import build_trainer
 
 
 def build_step_runner(config: RunConfig) -> Callable[[], None]:

@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
 
     sub.add_parser("methods", help="list the methods with their papers and deviations")
+
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command",
+                                                                     required=True)
+    p = bench.add_parser("speed", help="iterations/s and peak memory of a method's training step")
+    _add_config_args(p)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--json", help="also write the result to this JSON file")
     return parser
 
 
@@ -99,6 +107,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def _print_result(result: dict) -> None:
+    if not result:  # non-zero ranks of a distributed run report nothing
+        return
     paths = result["paths"]
     print(f"\n{result['method']}: val metrics of the best checkpoint (step {result['best_step']}"
           f" of {result['iterations']}), Dice/Jaccard in %, HD95/ASD in "
@@ -208,7 +218,25 @@ def cmd_methods(_: argparse.Namespace) -> None:
         print(f"== {name}\n{inspect.cleandoc(module.__doc__ or '')}\n")
 
 
-COMMANDS = {"demo": cmd_demo, "train": cmd_train, "evaluate": cmd_evaluate,
+def cmd_bench(args: argparse.Namespace) -> None:
+    """``bench speed``: time the loop's own training step."""
+    from semiseg.bench import measure_speed
+    from semiseg.config import load_config
+    from semiseg.metrics.report import write_json
+
+    config = load_config(args.config, args.overrides)
+    result = measure_speed(config, args.steps, args.warmup)
+    result["config"] = {"patch_size": config.data.patch_size, "batch_size": config.data.batch_size,
+                        "amp": config.train.amp, "device": config.train.device}
+    print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in result.items() if k != "config"))
+    if args.json:
+        from pathlib import Path
+
+        write_json(result, Path(args.json))
+
+
+COMMANDS = {"demo": cmd_demo, "bench": cmd_bench, "train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "data": cmd_data, "methods": cmd_methods}
 
 

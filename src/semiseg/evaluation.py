@@ -40,17 +40,12 @@ def predict_cases(net: nn.Module, cases: list[Case], config: RunConfig, device: 
         net.train(was_training)
 
 
-def validation_scores(net: nn.Module, cases: list[Case], class_names: list[str],
-                      config: RunConfig, device: torch.device,
-                      amp: torch.dtype | None) -> dict[str, float]:
-    """Mean Dice per class over ``cases`` and their mean (``dice_mean``): model selection."""
+def validation_dice(net: nn.Module, cases: list[Case], num_classes: int, config: RunConfig,
+                    device: torch.device, amp: torch.dtype | None) -> np.ndarray:
+    """Dice per case and foreground class ``[len(cases), K-1]`` (model selection)."""
     preds = predict_cases(net, cases, config, device, amp)
-    dices = np.stack([class_dice(p, c.label, len(class_names))
-                      for p, c in zip(preds, cases, strict=True)])
-    scores = {f"dice_{name}": float(d) for name, d in zip(class_names[1:], dices.mean(0),
-                                                          strict=True)}
-    scores["dice_mean"] = float(dices.mean())
-    return scores
+    out = [class_dice(p, c.label, num_classes) for p, c in zip(preds, cases, strict=True)]
+    return np.stack(out) if out else np.zeros((0, num_classes - 1))
 
 
 def evaluate_predictions(preds: list[np.ndarray], cases: list[Case], class_names: list[str],

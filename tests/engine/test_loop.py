@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from semiseg.engine.checkpoint import load_checkpoint
-from semiseg.engine.loop import NonFiniteLossError, Trainer, read_run_config, train
+from semiseg.engine.loop import NonFiniteLossError, read_run_config, train
+from semiseg.engine.trainer import Trainer
 from tests.conftest import tiny_config
 
 
@@ -96,7 +97,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_dataset: Path, tmp_p
 
 def test_3d_patches_and_sliding_window(tiny_dataset: Path, tmp_path: Path) -> None:
     config = tiny_config(tiny_dataset, "method.name=supervised", "data.spatial_dims=3",
-                         "data.patch_size=[16, 16, 4]", "train.iterations=2",
+                         "data.patch_size=[16, 16, 8]", "train.iterations=2",
                          "train.val_every=2", "model.channels=[4, 8]", "model.dropout=[0, 0]")
     result = train(config, tmp_path / "run3d")
     assert result["iterations"] == 2 and 0 <= result["val"]["dice"]["mean"] <= 1

@@ -85,17 +85,24 @@ class SemiSupervisedMethod(nn.Module, ABC):
         phases: Training phases in order, e.g. ``("pretrain", "selftrain")``.
         uses_unlabeled: False for labeled-only methods: the engine then fills the whole
             batch with labeled samples and passes an empty ``x_u``.
+        find_unused_parameters: True when some trainable parameters get no gradient in
+            some steps (DDP must then look for them).
     """
 
     name: ClassVar[str]
     Config: ClassVar[type]
     phases: ClassVar[tuple[str, ...]] = ("train",)
     uses_unlabeled: ClassVar[bool] = True
+    find_unused_parameters: ClassVar[bool] = False  # DDP: some networks idle in some steps
 
     def __init__(self, config: Any, net: NetSpec) -> None:
         super().__init__()
         self.config = config
         self.net_spec = net
+
+    def forward(self, batch: SemiBatch, progress: Progress) -> StepOutput:
+        """Same as :meth:`training_step`; lets DistributedDataParallel wrap a method."""
+        return self.training_step(batch, progress)
 
     @abstractmethod
     def training_step(self, batch: SemiBatch, progress: Progress) -> StepOutput:

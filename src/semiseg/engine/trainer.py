@@ -1,0 +1,224 @@
+"""Everything one training step needs, built once, and the step itself.
+
+:func:`build_trainer` seeds, picks device and precision, joins the process group when
+launched by torchrun, loads the data and builds method, optimizer and RNGs;
+:meth:`Trainer.step` is the only training step of the toolkit (the loop and the speed
+benchmark both call it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from semiseg.augment import weak_augment
+from semiseg.config import RunConfig, to_dict
+from semiseg.data.nnunet import NnUNetDataset
+from semiseg.data.splits import Split
+from semiseg.engine.data import RunData, prepare_data
+from semiseg.engine.distributed import DistInfo, init_distributed, local_device, shard
+from semiseg.engine.optim import build_optimizer, lr_factor, set_lr
+from semiseg.engine.runtime import (
+    configure_threads,
+    resolve_amp,
+    resolve_channels_last,
+    resolve_device,
+    seed_everything,
+)
+from semiseg.errors import SemisegError
+from semiseg.inference import autocast
+from semiseg.methods import (
+    METHODS,
+    NetSpec,
+    Progress,
+    SemiBatch,
+    SemiSupervisedMethod,
+    StepOutput,
+    create_method,
+)
+from semiseg.version import provenance
+
+
+@dataclass
+class Phase:
+    """A method phase covering global steps ``[start, start + steps)``."""
+
+    name: str
+    start: int
+    steps: int
+
+
+def method_phases(method: SemiSupervisedMethod, total: int) -> list[Phase]:
+    """The method's phases laid out over ``total`` steps (checked to cover them exactly)."""
+    lengths = method.phase_steps(total)
+    if list(lengths) != list(method.phases) or sum(lengths.values()) != total:
+        raise SemisegError(f"method {method.name}: phase_steps {lengths} do not cover "
+                           f"{total} steps over phases {method.phases}")
+    out, start = [], 0
+    for name, steps in lengths.items():
+        out.append(Phase(name, start, steps))
+        start += steps
+    return out
+
+
+def net_spec(config: RunConfig, dataset: NnUNetDataset) -> NetSpec:
+    """The network description of a run: model config + the data set's channels/classes."""
+    return NetSpec(config.model.name, config.data.spatial_dims, dataset.num_channels,
+                   dataset.num_classes, {"channels": config.model.channels,
+                                         "dropout": config.model.dropout})
+
+
+def make_batch(data: RunData, config: RunConfig, gens: dict[str, torch.Generator],
+               device: torch.device, uses_unlabeled: bool, channels_last: bool,
+               info: DistInfo) -> SemiBatch:
+    """Sample and weakly augment the global two-stream batch; keep this rank's shard."""
+    cfg = config.data
+    n_l = cfg.labeled_batch_size if uses_unlabeled else cfg.batch_size
+    x_l, y_l, meta_l = data.labeled.sample(n_l, gens["sampler"])
+    x_l, y_l = weak_augment(x_l.to(device, non_blocking=True), y_l.to(device, non_blocking=True),
+                            config.augment, gens["augment"])
+    part = shard(n_l, info, "labeled_batch_size")
+    x_l, y_l = x_l[part], y_l[part]
+    meta = {f"{k}_l": v[part] for k, v in meta_l.items()}
+    if uses_unlabeled and data.unlabeled is not None:
+        n_u = cfg.batch_size - n_l
+        x_u, _, meta_u = data.unlabeled.sample(n_u, gens["sampler"])
+        x_u, _ = weak_augment(x_u.to(device, non_blocking=True), None, config.augment,
+                              gens["augment"])
+        part_u = shard(n_u, info, "batch_size")
+        x_u = x_u[part_u]
+        meta.update({f"{k}_u": v[part_u] for k, v in meta_u.items()})
+    else:
+        x_u = x_l.new_zeros((0, *x_l.shape[1:]))
+    if channels_last:
+        fmt = torch.channels_last if x_l.ndim == 4 else torch.channels_last_3d
+        x_l, x_u = x_l.contiguous(memory_format=fmt), x_u.contiguous(memory_format=fmt)
+    return SemiBatch(x_l=x_l, y_l=y_l, x_u=x_u, meta=meta)
+
+
+@dataclass
+class Trainer:
+    """Data, method, optimizer and RNGs of a run; :meth:`step` trains one step."""
+
+    config: RunConfig
+    data: RunData
+    method: SemiSupervisedMethod
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    gens: dict[str, torch.Generator]
+    device: torch.device
+    amp: torch.dtype | None
+    channels_last: bool
+    phases: list[Phase]
+    dist: DistInfo
+    setup_seconds: float
+    ddp: nn.Module | None = None
+    _phase: Phase | None = field(default=None, repr=False)
+
+    def step(self, step: int) -> tuple[StepOutput, float]:
+        """One optimizer step at global index ``step``; returns the output and the lr."""
+        current = next(p for p in self.phases if p.start <= step < p.start + p.steps)
+        if self._phase is not current:
+            self._phase = current
+            self.method.on_phase_start(current.name)
+        progress = Progress(step, self.config.train.iterations, current.name,
+                            step - current.start, current.steps)
+        lr = set_lr(self.optimizer, lr_factor(step - current.start, current.steps,
+                                              self.config.optim))
+        self.method.train()
+        batch = make_batch(self.data, self.config, self.gens, self.device,
+                           self.method.uses_unlabeled, self.channels_last, self.dist)
+        with autocast(self.device, self.amp):
+            out = (self.ddp or self.method)(batch, progress)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(out.loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.method.on_after_optimizer_step(progress)
+        return out, lr
+
+    def _rng_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {f"gen_{k}": g.get_state() for k, g in self.gens.items()}
+        local = {"cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            local["cuda"] = torch.cuda.get_rng_state(self.device)
+        if self.dist.enabled:  # dropout and noise differ per rank: keep every rank's state
+            gathered: list[Any] = [None] * self.dist.world_size
+            dist.all_gather_object(gathered, local)
+            state["per_rank"] = gathered
+        else:
+            state["per_rank"] = [local]
+        return state
+
+    def _load_rng_state(self, state: dict[str, Any]) -> None:
+        for k, g in self.gens.items():
+            g.set_state(state[f"gen_{k}"])
+        per_rank = state["per_rank"]
+        if len(per_rank) != self.dist.world_size:
+            raise SemisegError(f"checkpoint was written by {len(per_rank)} processes, this run "
+                               f"has {self.dist.world_size}; resume with the same count")
+        local = per_rank[self.dist.rank]
+        torch.set_rng_state(local["cpu"])
+        if "cuda" in local and self.device.type == "cuda":
+            torch.cuda.set_rng_state(local["cuda"], self.device)
+
+    def state_dict(self, step: int, best: dict[str, Any]) -> dict[str, Any]:
+        """Everything needed to resume after ``step`` steps exactly (collective under DDP)."""
+        state = {"method": self.method.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "scaler": self.scaler.state_dict(), "rng": self._rng_state(),
+                 "bank_labeled": self.data.labeled.state_dict(), "step": step, "best": best,
+                 "config": to_dict(self.config), "provenance": provenance()}
+        if self.data.unlabeled is not None:
+            state["bank_unlabeled"] = self.data.unlabeled.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Restore :meth:`state_dict`; returns ``(step, best)``."""
+        self.method.load_state_dict(state["method"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self._load_rng_state(state["rng"])
+        self.data.labeled.load_state_dict(state["bank_labeled"])
+        if self.data.unlabeled is not None:
+            self.data.unlabeled.load_state_dict(state["bank_unlabeled"])
+        return int(state["step"]), dict(state["best"])
+
+
+def build_trainer(config: RunConfig, split: Split | None = None) -> Trainer:
+    """Seed, pick device and precision, join DDP, load the data, build method and optimizer."""
+    t_cfg = config.train
+    t_start = time.perf_counter()
+    info = init_distributed(resolve_device(t_cfg.device))
+    device = local_device(resolve_device(t_cfg.device), info)
+    seed_everything(t_cfg.seed)
+    configure_threads(t_cfg.num_threads)
+    amp = resolve_amp(t_cfg.amp, device)
+    method_cls = METHODS.get(config.method.name)
+    data = prepare_data(config, device, method_cls.uses_unlabeled, split)
+    method = create_method(config.method.name, config.method.params,
+                           net_spec(config, data.dataset)).to(device)
+    channels_last = resolve_channels_last(t_cfg.channels_last, config.data.spatial_dims)
+    if channels_last:
+        fmt = torch.channels_last if config.data.spatial_dims == 2 else torch.channels_last_3d
+        method = method.to(memory_format=fmt)
+    optimizer = build_optimizer(method.optimizer_groups(), config.optim)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
+    gens = {"sampler": torch.Generator().manual_seed(t_cfg.seed + 1),
+            "augment": torch.Generator(device=device).manual_seed(t_cfg.seed + 2)}
+    torch.manual_seed(t_cfg.seed + 7919 * info.rank)  # per-rank dropout and noise
+    if t_cfg.compile:  # the networks; a method itself is called through training_step
+        for net in method.children():
+            net.compile()
+    ddp = None
+    if info.enabled:
+        ddp = nn.parallel.DistributedDataParallel(
+            method, device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=method.find_unused_parameters)
+    return Trainer(config, data, method, optimizer, scaler, gens, device, amp, channels_last,
+                   method_phases(method, t_cfg.iterations), info,
+                   time.perf_counter() - t_start, ddp)
