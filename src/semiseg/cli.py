@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--json", help="also write the result to this JSON file")
+    p = bench.add_parser("run", help="train a grid of methods x budgets x seeds, then report")
+    p.add_argument("grid", help="grid YAML (see semiseg.leaderboard)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p = bench.add_parser("report", help="collect finished runs into the leaderboard")
+    p.add_argument("out", help="the grid's output folder")
     return parser
 
 
@@ -219,7 +224,16 @@ def cmd_methods(_: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    """``bench speed``: time the loop's own training step."""
+    """``bench speed|run|report``."""
+    from semiseg import leaderboard
+
+    if args.bench_command in ("run", "report"):
+        out = (leaderboard.run_grid(args.grid, args.overrides) if args.bench_command == "run"
+               else Path(args.out))
+        paths = leaderboard.write_leaderboard(out)
+        print((out / "leaderboard.md").read_text())
+        print("\n".join(f"{k}: {v}" for k, v in paths.items()))
+        return
     from semiseg.bench import measure_speed
     from semiseg.config import load_config
     from semiseg.metrics.report import write_json
@@ -231,8 +245,6 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result.items() if k != "config"))
     if args.json:
-        from pathlib import Path
-
         write_json(result, Path(args.json))
 
 

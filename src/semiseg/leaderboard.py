@@ -1,0 +1,227 @@
+"""Benchmark grids (methods x labeled budgets x seeds) and their leaderboard.
+
+A grid file::
+
+    configs: [configs/acdc/dev.yaml]     # run configs, relative to the grid file
+    set: [train.iterations=500]           # overrides for every run
+    methods: [supervised, mean_teacher]
+    labeled: [3, 7]
+    seeds: [0, 1]
+    out: ../bench_out/acdc-dev            # relative to the grid file
+
+Each run lives in ``out/<method>-l<labeled>-s<seed>``: a finished run (``result.json``)
+is skipped, an interrupted one resumes from its last checkpoint. :func:`collect` reads
+every finished run below ``out`` into a leaderboard (mean ± std over seeds of each
+metric, per class too) written as CSV, Markdown, plots and a static HTML report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semiseg.config import from_dict, load_config, read_yaml
+from semiseg.errors import ConfigError
+
+METRICS = ("dice", "jaccard", "hd95", "asd")
+
+
+@dataclass
+class Grid:
+    """A benchmark grid (see the module docstring)."""
+
+    methods: list[str]
+    labeled: list[int]
+    seeds: list[int]
+    out: str
+    configs: list[str] = field(default_factory=list)
+    set: list[str] = field(default_factory=list)
+
+
+def read_grid(path: str | Path) -> tuple[Grid, Path]:
+    """The grid and the folder its relative paths start from."""
+    path = Path(path)
+    grid = from_dict(Grid, read_yaml(path), prefix="grid.")
+    for method in grid.methods:  # fail before the first run, not in the middle of the grid
+        load_config(None, [f"method.name={method}"])
+    if not grid.methods or not grid.labeled or not grid.seeds:
+        raise ConfigError(f"{path}: methods, labeled and seeds must not be empty")
+    return grid, path.parent
+
+
+def run_grid(grid_path: str | Path, overrides: list[str] | None = None) -> Path:
+    """Train every run of the grid that is not finished; returns the output folder."""
+    from semiseg.engine.loop import read_run_config, train
+
+    grid, base = read_grid(grid_path)
+    out = base / grid.out
+    configs = [base / c for c in grid.configs]
+    for seed in grid.seeds:
+        for labeled in grid.labeled:
+            for method in grid.methods:
+                run_dir = out / f"{method}-l{labeled}-s{seed}"
+                if (run_dir / "result.json").is_file():
+                    print(f"done already: {run_dir}", flush=True)
+                elif (run_dir / "checkpoints" / "last.pt").is_file():
+                    print(f"resuming {run_dir}", flush=True)
+                    train(read_run_config(run_dir), run_dir, resume=True)
+                else:
+                    config = load_config(configs, [*grid.set, *(overrides or []),
+                                                   f"method.name={method}",
+                                                   f"data.num_labeled={labeled}",
+                                                   f"train.seed={seed}"])
+                    print(f"training {run_dir}", flush=True)
+                    train(config, run_dir)
+    return out
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    arr = np.array([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if not len(arr):
+        return {"mean": math.nan, "std": math.nan, "n": 0}
+    return {"mean": float(arr.mean()), "std": float(arr.std()), "n": len(arr)}
+
+
+def collect(out: str | Path) -> list[dict[str, Any]]:
+    """One leaderboard row per (method, labeled) from every ``*/result.json`` below ``out``.
+
+    Each metric is the mean ± std over seeds of the run's val mean (itself the mean over
+    cases of the per-case class mean); per-class means likewise.
+    """
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for path in sorted(Path(out).glob("*/result.json")):
+        result = json.loads(path.read_text())
+        config = read_yaml(path.parent / "config.yaml")
+        groups[(result["method"], int(config["data"]["num_labeled"]))].append(result)
+    rows = []
+    for (method, labeled), results in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        row: dict[str, Any] = {"method": method, "labeled": labeled,
+                               "seeds": sorted(r["seed"] for r in results),
+                               "iterations": results[0]["iterations"],
+                               "units": results[0].get("distance_units", "voxel")}
+        for m in METRICS:
+            row[m] = _stats([r["val"][m]["mean"] for r in results])
+        classes = list(results[0]["val_per_class"])
+        row["per_class"] = {c: {m: _stats([r["val_per_class"][c][m]["mean"] for r in results])
+                                for m in METRICS} for c in classes}
+        row["wall_minutes"] = _stats([r["wall_seconds"] / 60 for r in results])
+        row["runs"] = [str(Path(r["paths"]["run"])) for r in results]
+        rows.append(row)
+    return rows
+
+
+def _fmt(stat: dict[str, float], scale: float = 1.0, digits: int = 2) -> str:
+    if stat["n"] == 0:
+        return "n/a"
+    return f"{stat['mean'] * scale:.{digits}f} ± {stat['std'] * scale:.{digits}f}"
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The leaderboard as a Markdown table (Dice/Jaccard in %, distances in their units)."""
+    units = rows[0]["units"] if rows else "voxel"
+    classes = list(rows[0]["per_class"]) if rows else []
+    head = (["method", "labeled", "seeds", "Dice %", "Jaccard %", f"HD95 ({units})",
+             f"ASD ({units})"] + [f"Dice {c}" for c in classes] + ["minutes/run"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["method"], str(r["labeled"]), ",".join(map(str, r["seeds"])),
+                 _fmt(r["dice"], 100), _fmt(r["jaccard"], 100), _fmt(r["hd95"]), _fmt(r["asd"])]
+        cells += [_fmt(r["per_class"][c]["dice"], 100) for c in classes]
+        cells.append(_fmt(r["wall_minutes"], digits=1))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """Flat CSV: one column per metric mean/std, per class too."""
+    flat = []
+    for r in rows:
+        item: dict[str, Any] = {"method": r["method"], "labeled": r["labeled"],
+                                "seeds": " ".join(map(str, r["seeds"])), "units": r["units"]}
+        for m in METRICS:
+            item[f"{m}_mean"], item[f"{m}_std"] = r[m]["mean"], r[m]["std"]
+        for c, stats in r["per_class"].items():
+            for m in METRICS:
+                item[f"{c}_{m}_mean"], item[f"{c}_{m}_std"] = stats[m]["mean"], stats[m]["std"]
+        item["wall_minutes_mean"] = r["wall_minutes"]["mean"]
+        flat.append(item)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ["method"])
+        writer.writeheader()
+        writer.writerows(flat)
+
+
+def plot_dice_vs_budget(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Mean val Dice (± std over seeds) against the labeled budget, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["labeled"])
+        x = [r["labeled"] for r in mine]
+        y = np.array([100 * r["dice"]["mean"] for r in mine])
+        e = np.array([100 * r["dice"]["std"] for r in mine])
+        ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=method)
+    ax.set_xticks(sorted({r["labeled"] for r in rows}))
+    ax.set_xlabel("labeled patients")
+    ax.set_ylabel("val Dice % (mean over classes)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_val_curves(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Validation Dice against training step for every run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for r in rows:
+        for run in r["runs"]:
+            with (Path(run) / "val.csv").open() as f:
+                data = list(csv.DictReader(f))
+            steps = [int(float(d["step"])) for d in data]
+            dice = [100 * float(d["dice_mean"]) for d in data]
+            ax.plot(steps, dice, lw=1, label=Path(run).name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("val Dice %")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_leaderboard(out: str | Path) -> dict[str, Path]:
+    """Collect ``out`` and write leaderboard.{csv,md,json}, plots and report.html."""
+    from semiseg.report_html import write_report
+
+    out = Path(out)
+    rows = collect(out)
+    if not rows:
+        raise ConfigError(f"{out}: no finished runs (*/result.json) to collect")
+    paths = {"csv": out / "leaderboard.csv", "md": out / "leaderboard.md",
+             "json": out / "leaderboard.json"}
+    write_csv(rows, paths["csv"])
+    paths["md"].write_text(markdown_table(rows) + "\n")
+    paths["json"].write_text(json.dumps(rows, indent=1))
+    paths["dice_plot"] = plot_dice_vs_budget(rows, out / "dice_vs_labeled.png")
+    paths["curves_plot"] = plot_val_curves(rows, out / "val_curves.png")
+    paths["html"] = write_report(rows, markdown_table(rows), paths, out / "report.html")
+    return paths

@@ -1,0 +1,102 @@
+"""A static, self-contained HTML leaderboard report (images embedded, opens offline)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
+table{border-collapse:collapse;font-size:14px;margin:1em 0}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f0f3f7}td:first-child,th:first-child{text-align:left}
+tr.best td{font-weight:600;background:#eef8ee}
+figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}
+figcaption{font-size:13px;color:#555}img{max-width:100%;border:1px solid #ddd}
+.note{color:#555;font-size:13px}
+"""
+
+# Marks <body data-images-loaded="N"> once every image has decoded, so that a headless
+# browser test can check that the report really shows its pictures.
+_SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.body.setAttribute('data-images-loaded', String(ok));
+  document.body.setAttribute('data-images-total', String(imgs.length));
+});
+"""
+
+
+def _img(path: Path, caption: str, width: int = 560) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return (f'<figure><img src="data:image/png;base64,{data}" width="{width}" '
+            f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>')
+
+
+def _fmt(stat: dict[str, float], scale: float = 1.0) -> str:
+    if stat["n"] == 0:
+        return "n/a"
+    return f"{stat['mean'] * scale:.2f} ± {stat['std'] * scale:.2f}"
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    units = rows[0]["units"]
+    classes = list(rows[0]["per_class"])
+    head = ["method", "labeled", "seeds", "Dice %", "Jaccard %", f"HD95 ({units})",
+            f"ASD ({units})", *[f"Dice {c} %" for c in classes], "minutes / run"]
+    best = {}
+    for r in rows:
+        if r["labeled"] not in best or r["dice"]["mean"] > best[r["labeled"]]["dice"]["mean"]:
+            best[r["labeled"]] = r
+    out = ["<table id='leaderboard'><thead><tr>"
+           + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"]
+    for r in rows:
+        cells = [r["method"], str(r["labeled"]), ",".join(map(str, r["seeds"])),
+                 _fmt(r["dice"], 100), _fmt(r["jaccard"], 100), _fmt(r["hd95"]), _fmt(r["asd"]),
+                 *[_fmt(r["per_class"][c]["dice"], 100) for c in classes],
+                 _fmt(r["wall_minutes"])]
+        cls = " class='best'" if best[r["labeled"]] is r else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def write_report(rows: list[dict[str, Any]], markdown: str, paths: dict[str, Path],
+                 out: Path) -> Path:
+    """Write ``report.html``: table, Dice-vs-budget plot, val curves, example overlays.
+
+    Args:
+        rows: Leaderboard rows from ``semiseg.leaderboard.collect``.
+        markdown: The same table as Markdown (kept in a collapsed block for copying).
+        paths: Plot files (``dice_plot``, ``curves_plot``).
+        out: HTML file to write.
+    """
+    overlays = []
+    largest = max(r["labeled"] for r in rows)
+    for r in rows:
+        if r["labeled"] == largest:
+            picture = Path(r["runs"][0]) / "eval" / "overview.png"
+            if picture.is_file():
+                overlays.append(_img(picture, f"{r['method']}, {largest} labeled, "
+                                              f"{Path(r['runs'][0]).name}: image | truth | "
+                                              "prediction (best, median, worst val case)", 420))
+    iterations = ", ".join(str(i) for i in sorted({r["iterations"] for r in rows}))
+    body = [
+        "<h1>semiseg leaderboard</h1>",
+        f"<p class='note'>Validation cases only (model selection on val; no test data). "
+        f"Mean ± std over seeds of each run's mean over val cases; {iterations} iterations. "
+        f"Best Dice per budget in bold.</p>",
+        _table(rows),
+        "<h2>Dice against labeled budget</h2>", _img(paths["dice_plot"], "val Dice vs labeled"),
+        _img(paths["curves_plot"], "validation curves of every run"),
+        "<h2>Examples</h2>", *overlays,
+        "<details><summary>Markdown</summary><pre>" + html.escape(markdown) + "</pre></details>",
+    ]
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>semiseg leaderboard</title>"
+            f"<style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>"
+            + "\n".join(body) + "</body></html>")
+    out.write_text(page)
+    return out

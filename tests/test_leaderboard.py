@@ -1,0 +1,70 @@
+"""`semiseg bench run` on a tiny grid: leaderboard files, and the HTML report in Chromium."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from semiseg.leaderboard import collect, run_grid, write_leaderboard
+
+pytestmark = pytest.mark.slow
+
+TINY = ["data.patch_size=[32, 32]", "data.batch_size=4", "data.labeled_batch_size=2",
+        "model.channels=[4, 8]", "model.dropout=[0, 0]", "train.iterations=4",
+        "train.val_every=2", "train.log_every=2", "train.progress_bar=false",
+        "train.num_threads=2"]
+
+
+@pytest.fixture(scope="module")
+def grid_out(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("grid")
+    grid = {"set": [f"data.root={tiny_dataset}", *TINY], "methods": ["supervised", "mean_teacher"],
+            "labeled": [1, 2], "seeds": [0, 1], "out": "out"}
+    (base / "grid.yaml").write_text(yaml.safe_dump(grid))
+    out = run_grid(base / "grid.yaml")
+    write_leaderboard(out)
+    return out
+
+
+def test_grid_runs_are_skipped_when_done(grid_out: Path, capsys) -> None:
+    mtimes = {p: p.stat().st_mtime for p in grid_out.glob("*/result.json")}
+    assert len(mtimes) == 8
+    run_grid(grid_out.parent / "grid.yaml")
+    assert "done already" in capsys.readouterr().out
+    assert mtimes == {p: p.stat().st_mtime for p in grid_out.glob("*/result.json")}
+
+
+def test_leaderboard_rows(grid_out: Path) -> None:
+    rows = collect(grid_out)
+    assert [(r["method"], r["labeled"]) for r in rows] == [
+        ("mean_teacher", 1), ("supervised", 1), ("mean_teacher", 2), ("supervised", 2)]
+    for r in rows:
+        assert r["seeds"] == [0, 1] and r["dice"]["n"] == 2
+        assert set(r["per_class"]) == {"RV", "Myo", "LV"}
+    for name in ("leaderboard.csv", "leaderboard.md", "leaderboard.json",
+                 "dice_vs_labeled.png", "val_curves.png", "report.html"):
+        assert (grid_out / name).is_file(), name
+    assert json.loads((grid_out / "leaderboard.json").read_text())[0]["dice"]["n"] == 2
+
+
+def test_report_renders_in_headless_chromium(grid_out: Path, tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    url = (grid_out / "report.html").resolve().as_uri()
+    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert "<table id=\"leaderboard\">" in dom and dom.count("<tr") == 5  # header + 4 rows
+    loaded = dom.split('data-images-loaded="')[1].split('"')[0]
+    total = dom.split('data-images-total="')[1].split('"')[0]
+    assert int(total) >= 4 and loaded == total  # plots + one overlay per method
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", url],
+                   capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 20_000
