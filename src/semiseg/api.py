@@ -64,6 +64,7 @@ def evaluate_run(run: str | Path, checkpoint: str = "best", cases: str = "val",
                                         device, resolve_amp(config.train.amp, device),
                                         out_dir / "predictions", dataset.file_ending)
     write_rows_csv(rows, out_dir / "metrics.csv")
+    write_json(rows, out_dir / "metrics.json")
     write_json(summary, out_dir / "summary.json")
     return summary, out_dir
 
@@ -95,6 +96,7 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
     rows, summary = evaluate_predictions(preds, truths, dataset.class_names, config)
     out_dir = Path(out) if out else pred_dir.parent / f"{pred_dir.name}-eval"
     write_rows_csv(rows, out_dir / "metrics.csv")
+    write_json(rows, out_dir / "metrics.json")
     write_json(summary, out_dir / "summary.json")
     return summary, out_dir
 

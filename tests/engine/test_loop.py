@@ -20,7 +20,7 @@ def finished_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -
 def test_run_folder_has_everything(finished_run: Path) -> None:
     for name in ("config.yaml", "split.json", "train.csv", "val.csv", "result.json",
                  "checkpoints/last.pt", "checkpoints/best.pt", "eval/val_metrics.csv",
-                 "eval/val_summary.json", "eval/overview.png"):
+                 "eval/val_metrics.json", "eval/val_summary.json", "eval/overview.png"):
         assert (finished_run / name).is_file(), name
     assert any((finished_run / "tensorboard").iterdir())
     result = json.loads((finished_run / "result.json").read_text())

@@ -191,6 +191,7 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
     rows, summary, preds = evaluate_network(method.predictor(), data.val_cases, ds.class_names,
                                             config, device, amp, pred_dir, ds.file_ending)
     write_rows_csv(rows, eval_dir / "val_metrics.csv")
+    write_json(rows, eval_dir / "val_metrics.json")
     write_json(summary, eval_dir / "val_summary.json")
     per_case = [float(np.mean([r["dice"] for r in rows if r["case"] == c.case_id]))
                 for c in data.val_cases]
