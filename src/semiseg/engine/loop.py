@@ -19,6 +19,7 @@ are shared out and their scores all-reduced; only rank 0 writes.
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,22 @@ def read_run_config(run_dir: Path) -> RunConfig:
     return config
 
 
+def ensure_writable(folder: Path) -> None:
+    """Create ``folder`` and check that files can be written there, before any training.
+
+    Raises:
+        SemisegError: naming the folder, when it cannot be created or written.
+    """
+    probe = folder / f".write-test-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise SemisegError(f"{folder}: cannot write the run folder ({reason})") from None
+
+
 def validation_scores(trainer: Trainer) -> dict[str, float]:
     """Mean val Dice per class and overall; cases shared out over ranks, sums all-reduced."""
     info, data = trainer.dist, trainer.data
@@ -100,6 +117,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     """
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
+    ensure_writable(ckpt_dir)
     t_start = time.perf_counter()
     start_state = load_checkpoint(ckpt_dir / "last.pt") if resume else None
     trainer = build_trainer(config, load_split(run_dir / "split.json") if resume else None)

@@ -19,6 +19,9 @@ def norm_nd(spatial_dims: int, channels: int) -> nn.Module:
     return nn.BatchNorm2d(channels) if spatial_dims == 2 else nn.BatchNorm3d(channels)
 
 
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
 class Dropout(nn.Module):
     """Element-wise dropout, same semantics as ``nn.Dropout``, with a fast CPU mask.
 
@@ -47,7 +50,13 @@ class Dropout(nn.Module):
         seed = int(torch.randint(0, 2**62, (), dtype=torch.int64).item())
         draws = np.frombuffer(np.random.Generator(np.random.PCG64(seed)).bytes(2 * x.numel()),
                               dtype=np.uint16)
-        keep = torch.from_numpy(draws >= round(self.p * 65536)).view(x.shape)
+        keep = torch.from_numpy(draws >= round(self.p * 65536))
+        if x.ndim in (4, 5) and x.is_contiguous(memory_format=_CHANNELS_LAST[x.ndim]):
+            # same layout as x, or the product falls back to NCHW and every later conv
+            # converts formats (the draws are iid, so their order does not matter)
+            keep = keep.view(x.shape[0], *x.shape[2:], x.shape[1]).movedim(-1, 1)
+        else:
+            keep = keep.view(x.shape)
         return x * (keep.to(x.dtype) * (1.0 / (1.0 - self.p)))
 
     def extra_repr(self) -> str:
