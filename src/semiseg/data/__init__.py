@@ -1,0 +1,1 @@
+"""Data sets: nnU-Net layout, splits, in-memory samplers, importers, synthetic demo."""

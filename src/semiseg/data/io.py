@@ -1,0 +1,130 @@
+"""Reading and writing image files (NIfTI and PNG) with their geometry.
+
+Arrays keep the file's own axis order: NIfTI arrays are ``(x, y, z)`` as nibabel returns
+them; PNG arrays are ``(H, W)``. Geometry (affine, header, spacing) travels beside the
+array so that predictions are written back exactly as the input was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semiseg.errors import DataError
+
+NIFTI_ENDINGS = (".nii.gz", ".nii")
+PNG_ENDINGS = (".png",)
+
+
+@dataclass
+class Geometry:
+    """Where an array lies in space.
+
+    Attributes:
+        spacing: Voxel size per array axis (mm for NIfTI; 1.0 for PNG unless known).
+        affine: 4x4 voxel-to-world matrix for NIfTI, None for PNG.
+        header: The nibabel header of the source file (NIfTI only), reused on write.
+        spacing_known: False when the file carries no physical spacing (PNG, or a NIfTI
+            whose affine is the identity), so distances are in voxels.
+    """
+
+    spacing: tuple[float, ...]
+    affine: np.ndarray | None = None
+    header: Any = None
+    spacing_known: bool = False
+
+
+def file_kind(path: Path) -> str:
+    """"nifti" or "png" from the file name, else a DataError."""
+    name = path.name.lower()
+    if name.endswith(NIFTI_ENDINGS):
+        return "nifti"
+    if name.endswith(PNG_ENDINGS):
+        return "png"
+    raise DataError(f"{path}: unsupported file type (expected .nii.gz, .nii or .png)")
+
+
+def read_image(path: Path) -> tuple[np.ndarray, Geometry]:
+    """Read one image or label file.
+
+    Returns:
+        ``(array, geometry)``: NIfTI float64 ``(x, y, z)`` (or 2D) with scaling applied;
+        PNG ``(H, W)`` (grayscale) or ``(H, W, 3|4)`` (colour) in the file's dtype.
+
+    Raises:
+        DataError: the file is missing, truncated or not a readable image.
+    """
+    if not path.is_file():
+        raise DataError(f"{path}: file does not exist")
+    kind = file_kind(path)
+    try:
+        return _read_nifti(path) if kind == "nifti" else _read_png(path)
+    except DataError:
+        raise
+    except Exception as err:  # nibabel, gzip, zlib and PIL raise many types on bad files
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"{path}: cannot read {kind} file ({msg})") from None
+
+
+def _read_nifti(path: Path) -> tuple[np.ndarray, Geometry]:
+    import nibabel as nib
+
+    img = nib.load(str(path))
+    array = np.asarray(img.dataobj, dtype=np.float64)  # applies scl_slope / scl_inter
+    affine = np.asarray(img.affine, dtype=np.float64)
+    ndim = array.ndim
+    zooms = tuple(float(z) for z in img.header.get_zooms()[:ndim])
+    known = not np.allclose(affine, np.eye(4)) or any(abs(z - 1.0) > 1e-6 for z in zooms)
+    return array, Geometry(spacing=zooms, affine=affine, header=img.header, spacing_known=known)
+
+
+def _read_png(path: Path) -> tuple[np.ndarray, Geometry]:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img.load()
+        if img.mode in ("I;16", "I;16B", "I"):
+            array = np.asarray(img, dtype=np.int32)
+        elif img.mode in ("L", "RGB", "RGBA", "LA"):
+            array = np.asarray(img)
+        else:
+            array = np.asarray(img.convert("L"))
+    return array, Geometry(spacing=(1.0, 1.0))
+
+
+def write_label(path: Path, label: np.ndarray, geometry: Geometry) -> None:
+    """Write an integer label map with the geometry of the image it was predicted from.
+
+    Args:
+        path: Output file (``.nii.gz``/``.nii`` or ``.png``); written atomically.
+        label: int array in the source file's axis order and shape.
+        geometry: From :func:`read_image` of the source image.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp" + _suffix(path))
+    if file_kind(path) == "nifti":
+        import nibabel as nib
+
+        header = geometry.header.copy() if geometry.header is not None else None
+        img = nib.Nifti1Image(label.astype(np.uint8), geometry.affine, header)
+        img.set_data_dtype(np.uint8)
+        img.header.set_slope_inter(1.0, 0.0)
+        nib.save(img, str(tmp))
+    else:
+        from PIL import Image
+
+        if label.max(initial=0) > 255:
+            raise DataError(f"{path}: label values above 255 cannot be written as PNG")
+        Image.fromarray(label.astype(np.uint8)).save(tmp, format="PNG")
+    tmp.replace(path)
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for ending in (*NIFTI_ENDINGS, *PNG_ENDINGS):
+        if name.endswith(ending):
+            return ending
+    return ""

@@ -1,0 +1,334 @@
+"""nnU-Net v2 raw data sets: ``dataset.json``, ``imagesTr``, ``labelsTr``, ``imagesTs``.
+
+Everything the toolkit knows about a data set (classes, channels, file type, spacing)
+comes from here; nothing about a particular data set is written in code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semiseg.data.io import Geometry, read_image
+from semiseg.errors import DataError
+
+SUPPORTED_ENDINGS = (".nii.gz", ".nii", ".png")
+_CHANNEL_RE = re.compile(r"^(?P<case>.+)_(?P<ch>\d{4})$")
+
+
+@dataclass
+class Case:
+    """One loaded case.
+
+    Attributes:
+        case_id: nnU-Net case identifier (file stem without channel suffix).
+        image: float32 ``[C, *S]`` (``S`` = (x, y, z) for NIfTI, (H, W) for PNG).
+        label: uint8 ``[*S]`` or None for unlabeled / test cases.
+        geometry: Geometry of the first channel file, used to write predictions.
+    """
+
+    case_id: str
+    image: np.ndarray
+    label: np.ndarray | None
+    geometry: Geometry
+
+
+@dataclass
+class NnUNetDataset:
+    """An nnU-Net v2 raw data set on disk (nothing is loaded until asked).
+
+    Attributes:
+        root: Data set folder.
+        labels: Class name -> integer value, values 0..K-1, background 0.
+        channel_names: One name per input channel.
+        file_ending: ".nii.gz", ".nii" or ".png".
+        training_cases: Case ids in imagesTr, sorted.
+        test_cases: Case ids in imagesTs, sorted.
+        meta: The whole dataset.json.
+    """
+
+    root: Path
+    labels: dict[str, int]
+    channel_names: list[str]
+    file_ending: str
+    training_cases: list[str]
+    test_cases: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes including background."""
+        return len(self.labels)
+
+    @property
+    def num_channels(self) -> int:
+        """Number of input channels."""
+        return len(self.channel_names)
+
+    @property
+    def class_names(self) -> list[str]:
+        """Names ordered by label value."""
+        return [name for name, _ in sorted(self.labels.items(), key=lambda kv: kv[1])]
+
+    @property
+    def is_2d_images(self) -> bool:
+        """True for PNG data sets (each case is one 2D image)."""
+        return self.file_ending == ".png"
+
+    def image_paths(self, case_id: str, folder: str = "imagesTr") -> list[Path]:
+        """Channel files of a case, ``<folder>/<case>_<XXXX><ending>``."""
+        return [
+            self.root / folder / f"{case_id}_{c:04d}{self.file_ending}"
+            for c in range(self.num_channels)
+        ]
+
+    def label_path(self, case_id: str) -> Path:
+        """Label file of a training case."""
+        return self.root / "labelsTr" / f"{case_id}{self.file_ending}"
+
+    def load_case(self, case_id: str, with_label: bool = True, folder: str = "imagesTr") -> Case:
+        """Read and check one case.
+
+        Raises:
+            DataError: missing or corrupt files, shape or geometry mismatch, NaN/inf,
+                undeclared label values; the message names the file.
+        """
+        channels: list[np.ndarray] = []
+        geometry: Geometry | None = None
+        for path in self.image_paths(case_id, folder):
+            array, geo = read_image(path)
+            if self.is_2d_images and array.ndim == 3:  # colour PNG: one file, several channels
+                array = np.moveaxis(array[..., :3], -1, 0)
+            else:
+                array = array[None]
+            if not np.isfinite(array).all():
+                raise DataError(f"{path}: image contains NaN or inf values")
+            if geometry is None:
+                geometry = geo
+            elif array.shape[1:] != channels[0].shape[1:]:
+                raise DataError(
+                    f"{path}: shape {array.shape[1:]} differs from channel 0 {channels[0].shape[1:]}"
+                )
+            else:
+                _check_same_geometry(path, geo, geometry)
+            channels.append(array.astype(np.float32))
+        image = np.concatenate(channels, axis=0)
+        assert geometry is not None
+        if image.shape[0] != self.num_channels:
+            raise DataError(
+                f"{self.image_paths(case_id, folder)[0]}: {image.shape[0]} channels, "
+                f"dataset.json declares {self.num_channels}"
+            )
+        if image.ndim - 1 not in (2, 3):
+            raise DataError(f"{self.image_paths(case_id, folder)[0]}: {image.ndim - 1}D image, "
+                            "expected 2D or 3D")
+        label = self._load_label(case_id, image.shape[1:], geometry) if with_label else None
+        return Case(case_id=case_id, image=image, label=label, geometry=geometry)
+
+    def _load_label(self, case_id: str, shape: tuple[int, ...], geometry: Geometry) -> np.ndarray:
+        path = self.label_path(case_id)
+        array, geo = read_image(path)
+        if array.ndim != len(shape):
+            raise DataError(f"{path}: label has {array.ndim} dimensions, image has {len(shape)}")
+        if array.shape != shape:
+            raise DataError(f"{path}: label shape {array.shape} differs from image shape {shape}")
+        _check_same_geometry(path, geo, geometry)
+        if not np.isfinite(array).all():
+            raise DataError(f"{path}: label contains NaN or inf values")
+        if not np.array_equal(array, np.round(array)):
+            raise DataError(f"{path}: label has non-integer values")
+        values = np.unique(array).astype(np.int64)
+        unknown = sorted(set(values.tolist()) - set(self.labels.values()))
+        if unknown:
+            raise DataError(
+                f"{path}: label values {unknown} are not declared in dataset.json "
+                f"(declared: {sorted(self.labels.values())})"
+            )
+        return array.astype(np.uint8)
+
+
+def _check_same_geometry(path: Path, geo: Geometry, ref: Geometry) -> None:
+    if geo.affine is None or ref.affine is None:
+        return
+    if not np.allclose(geo.affine, ref.affine, atol=1e-3, rtol=1e-4):
+        raise DataError(f"{path}: affine differs from the case's first image file")
+
+
+def read_dataset_json(root: Path) -> dict[str, Any]:
+    """Parse ``root/dataset.json`` with one-line errors."""
+    path = root / "dataset.json"
+    if not root.is_dir():
+        raise DataError(f"{root}: data set folder does not exist")
+    if not path.is_file():
+        raise DataError(f"{path}: missing (an nnU-Net data set needs dataset.json)")
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: must hold a JSON object")
+    return meta
+
+
+def _parse_labels(path: Path, raw: Any) -> dict[str, int]:
+    if not isinstance(raw, dict) or not raw:
+        raise DataError(f"{path}: 'labels' must map class names to integer values")
+    labels: dict[str, int] = {}
+    for name, value in raw.items():
+        if isinstance(value, list | tuple):
+            raise DataError(f"{path}: label {name!r}: region-based labels are not supported")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise DataError(f"{path}: label {name!r} has non-integer value {value!r}")
+        labels[str(name)] = value
+    if sorted(labels.values()) != list(range(len(labels))):
+        raise DataError(
+            f"{path}: label values must be 0..{len(labels) - 1} without gaps, "
+            f"got {sorted(labels.values())}"
+        )
+    return labels
+
+
+def list_cases(root: Path, folder: str, ending: str, num_channels: int) -> tuple[list[str], list[str]]:
+    """Case ids with all channel files, and problems (missing channels, stray files)."""
+    directory = root / folder
+    if not directory.is_dir():
+        return [], []
+    problems: list[str] = []
+    channels_of: dict[str, set[int]] = {}
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if not path.name.endswith(ending):
+            problems.append(f"{path}: unexpected file (expected <case>_XXXX{ending})")
+            continue
+        match = _CHANNEL_RE.match(path.name[: -len(ending)])
+        if match is None:
+            problems.append(f"{path}: name lacks the _XXXX channel suffix (<case>_0000{ending})")
+            continue
+        channels_of.setdefault(match["case"], set()).add(int(match["ch"]))
+    cases = []
+    for case, chans in sorted(channels_of.items()):
+        expected = set(range(num_channels))
+        if chans - expected:
+            problems.append(f"{directory / case}: channel files {sorted(chans - expected)} "
+                            f"beyond the {num_channels} declared in dataset.json")
+        if expected - chans:
+            problems.append(f"{directory / case}_{min(expected - chans):04d}{ending}: missing "
+                            "channel file")
+        else:
+            cases.append(case)
+    return cases, problems
+
+
+def scan_dataset(root: str | Path) -> tuple[NnUNetDataset, list[str]]:
+    """Read dataset.json and list the case files, collecting every problem found.
+
+    Returns:
+        ``(dataset, problems)``; problems are one-line messages naming the file.
+
+    Raises:
+        DataError: dataset.json itself is missing or unusable.
+    """
+    root = Path(root)
+    meta = read_dataset_json(root)
+    path = root / "dataset.json"
+    for key in ("labels", "channel_names", "file_ending"):
+        if key not in meta:
+            raise DataError(f"{path}: missing key {key!r}")
+    ending = meta["file_ending"]
+    if ending not in SUPPORTED_ENDINGS:
+        raise DataError(f"{path}: file_ending {ending!r} not supported ({SUPPORTED_ENDINGS})")
+    raw_channels = meta["channel_names"]
+    if not isinstance(raw_channels, dict) or not raw_channels:
+        raise DataError(f"{path}: 'channel_names' must map '0', '1', ... to names")
+    try:
+        order = sorted(raw_channels, key=int)
+    except ValueError:
+        raise DataError(f"{path}: channel_names keys must be '0', '1', ...") from None
+    if [int(k) for k in order] != list(range(len(order))):
+        raise DataError(f"{path}: channel_names keys must be 0..{len(order) - 1}")
+    channels = [str(raw_channels[k]) for k in order]
+    labels = _parse_labels(path, meta["labels"])
+    if "dataset" in meta:
+        raise DataError(f"{path}: explicit 'dataset' file lists are not supported; use imagesTr")
+    if not (root / "imagesTr").is_dir():
+        raise DataError(f"{root / 'imagesTr'}: missing folder")
+    train, problems = list_cases(root, "imagesTr", ending, len(channels))
+    test, test_problems = list_cases(root, "imagesTs", ending, len(channels))
+    problems += test_problems
+    label_dir = root / "labelsTr"
+    if not label_dir.is_dir():
+        problems.append(f"{label_dir}: missing folder")
+    else:
+        label_cases = {p.name[: -len(ending)] for p in label_dir.iterdir()
+                       if p.name.endswith(ending)}
+        for case in train:
+            if case not in label_cases:
+                problems.append(f"{label_dir / (case + ending)}: missing label for image case")
+        for case in sorted(label_cases - set(train)):
+            problems.append(f"{label_dir / (case + ending)}: label without image in imagesTr")
+        for p in sorted(label_dir.iterdir()):
+            if not p.name.endswith(ending) and not p.name.startswith("."):
+                problems.append(f"{p}: unexpected file in labelsTr")
+    num = meta.get("numTraining")
+    if num is not None and num != len(train):
+        problems.append(f"{path}: numTraining is {num} but imagesTr holds {len(train)} cases")
+    if not train:
+        problems.append(f"{root / 'imagesTr'}: no cases found")
+    dataset = NnUNetDataset(root=root, labels=labels, channel_names=channels, file_ending=ending,
+                            training_cases=train, test_cases=test, meta=meta)
+    return dataset, problems
+
+
+def open_dataset(root: str | Path) -> NnUNetDataset:
+    """Open a data set, failing on the first structural problem (files, names, json)."""
+    dataset, problems = scan_dataset(root)
+    if problems:
+        extra = f" (and {len(problems) - 1} more; run `semiseg data check`)" if len(problems) > 1 else ""
+        raise DataError(problems[0] + extra)
+    return dataset
+
+
+def check_dataset(root: str | Path, load: bool = True) -> list[str]:
+    """All problems of a data set at once: structure, then every case's content.
+
+    Args:
+        root: Data set folder.
+        load: Also read every case (corrupt files, shapes, geometry, NaN, label values,
+            empty labels are reported as warnings prefixed ``warning:``).
+    """
+    try:
+        dataset, problems = scan_dataset(root)
+    except DataError as err:
+        return [str(err)]
+    if not load:
+        return problems
+    bad = {p.split(":")[0] for p in problems}
+    seen: dict[str, str] = {}
+    for case_id in dataset.training_cases:
+        if str(dataset.label_path(case_id)) in bad:
+            continue
+        try:
+            case = dataset.load_case(case_id)
+        except DataError as err:
+            problems.append(str(err))
+            continue
+        if case.label is not None and not case.label.any():
+            problems.append(f"warning: {dataset.label_path(case_id)}: label is empty (background only)")
+        digest = hashlib.sha1(case.image.tobytes()).hexdigest()
+        if digest in seen:  # a copied scan in two cases leaks between labeled/unlabeled/val
+            problems.append(f"warning: {dataset.image_paths(case_id)[0]}: same image as case "
+                            f"{seen[digest]!r} (duplicate case)")
+        seen.setdefault(digest, case_id)
+    for case_id in dataset.test_cases:
+        try:
+            dataset.load_case(case_id, with_label=False, folder="imagesTs")
+        except DataError as err:
+            problems.append(str(err))
+    return problems

@@ -1,0 +1,206 @@
+"""Labeled / unlabeled / val splits by patient, seeded and saved as JSON.
+
+Two file formats are read:
+
+* semiseg's own: ``{"labeled": [...], "unlabeled": [...], "val": [...], "test": [...]}``
+  (case ids), as written by :func:`save_split`.
+* a data set's ready-made ``splits.json``: ``{"train": [...], "val": [...],
+  "labeled_patients_order" | "labeled_order": [...]}``; the labeled set is then the
+  first N patients of that order (all their cases, e.g. both ACDC frames).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from semiseg.errors import DataError
+
+_ORDER_KEYS = ("labeled_patients_order", "labeled_order")
+
+
+@dataclass
+class Split:
+    """Case ids of each part; a patient's cases are always in one part."""
+
+    labeled: list[str]
+    unlabeled: list[str]
+    val: list[str]
+    test: list[str] = field(default_factory=list)
+    patients: dict[str, str] = field(default_factory=dict)  # case id -> patient id
+
+    def all_training(self) -> list[str]:
+        """Labeled then unlabeled case ids."""
+        return self.labeled + self.unlabeled
+
+
+def patient_of(case_id: str, group_by: str = "", patient_order: list[str] | None = None) -> str:
+    """Patient id of a case.
+
+    Args:
+        case_id: e.g. ``patient003_frame01``.
+        group_by: Regex whose first group is the patient id (``^(patient\\d+)``).
+        patient_order: Known patient ids; the longest one that prefixes ``case_id`` wins.
+    """
+    if group_by:
+        match = re.search(group_by, case_id)
+        if match and match.groups():
+            return match.group(1)
+        return case_id
+    if patient_order:
+        hits = [p for p in patient_order if case_id == p or case_id.startswith(p + "_")]
+        if hits:
+            return max(hits, key=len)
+    return case_id
+
+
+def _group(cases: list[str], group_by: str, order: list[str] | None) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for case in cases:
+        groups.setdefault(patient_of(case, group_by, order), []).append(case)
+    return groups
+
+
+def labeled_budget(num_patients: int, num_labeled: int, labeled_percent: float) -> int:
+    """Number of labeled patients: ``round(p/100 * n)`` when a percentage is given."""
+    if labeled_percent > 0:
+        return max(1, round(labeled_percent / 100 * num_patients))
+    return num_labeled
+
+
+def make_split(
+    cases: list[str],
+    num_labeled: int,
+    seed: int = 0,
+    val_fraction: float = 0.2,
+    group_by: str = "",
+    labeled_percent: float = 0.0,
+) -> Split:
+    """A seeded split by patient: val patients first, then the labeled ones, rest unlabeled.
+
+    Raises:
+        DataError: too few patients for the requested parts.
+    """
+    groups = _group(sorted(cases), group_by, None)
+    patients = sorted(groups)
+    random.Random(seed).shuffle(patients)
+    n_val = max(1, round(val_fraction * len(patients)))
+    train_patients = patients[n_val:]
+    n_lab = labeled_budget(len(train_patients), num_labeled, labeled_percent)
+    if n_lab >= len(train_patients):
+        raise DataError(
+            f"cannot label {n_lab} of {len(train_patients)} training patients and keep "
+            "unlabeled ones; lower data.num_labeled"
+        )
+    part = {"val": patients[:n_val], "labeled": train_patients[:n_lab],
+            "unlabeled": train_patients[n_lab:]}
+    split = Split(**{k: sorted(c for p in v for c in groups[p]) for k, v in part.items()})
+    split.patients = {c: p for p, cs in groups.items() for c in cs}
+    return split
+
+
+def split_from_order(
+    spec: dict,
+    path: Path,
+    num_labeled: int,
+    group_by: str = "",
+    labeled_percent: float = 0.0,
+) -> Split:
+    """Labeled = all cases of the first N patients of the file's labeled order."""
+    order_key = next(k for k in _ORDER_KEYS if k in spec)
+    order = [str(p) for p in spec[order_key]]
+    train = [str(c) for c in spec["train"]]
+    groups = _group(train, group_by, order)
+    missing = [p for p in order if p not in groups]
+    if missing:
+        raise DataError(f"{path}: {order_key} names patients without train cases: {missing[:3]}")
+    n_lab = labeled_budget(len(groups), num_labeled, labeled_percent)
+    if n_lab >= len(order):
+        raise DataError(f"{path}: asked for {n_lab} labeled patients, order lists {len(order)}")
+    labeled_patients = set(order[:n_lab])
+    labeled = [c for c in train if patient_of(c, group_by, order) in labeled_patients]
+    unlabeled = [c for c in train if c not in set(labeled)]
+    val = [str(c) for c in spec.get("val", [])]
+    test = [str(c) for c in spec.get("test", [])]
+    patients = {c: patient_of(c, group_by, order) for c in train + val + test}
+    return Split(labeled=labeled, unlabeled=unlabeled, val=val, test=test, patients=patients)
+
+
+def load_split(
+    path: str | Path,
+    num_labeled: int = 0,
+    group_by: str = "",
+    labeled_percent: float = 0.0,
+) -> Split:
+    """Read either split format (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: split file does not exist")
+    try:
+        spec = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(spec, dict):
+        raise DataError(f"{path}: must hold a JSON object")
+    if "labeled" in spec:
+        for key in ("labeled", "unlabeled", "val"):
+            if not isinstance(spec.get(key), list):
+                raise DataError(f"{path}: key {key!r} must be a list of case ids")
+        patients = spec.get("patients") or {}
+        return Split(labeled=list(map(str, spec["labeled"])),
+                     unlabeled=list(map(str, spec["unlabeled"])), val=list(map(str, spec["val"])),
+                     test=list(map(str, spec.get("test", []))), patients=dict(patients))
+    if "train" in spec and any(k in spec for k in _ORDER_KEYS):
+        return split_from_order(spec, path, num_labeled, group_by, labeled_percent)
+    raise DataError(
+        f"{path}: unknown split format; expected keys labeled/unlabeled/val, or train/val "
+        f"with one of {_ORDER_KEYS}"
+    )
+
+
+def validate_split(split: Split, available: list[str], source: str) -> None:
+    """Every case exists, no case is in two parts, no patient straddles parts.
+
+    Raises:
+        DataError: naming the split source and the first offending case.
+    """
+    known = set(available)
+    parts = {"labeled": split.labeled, "unlabeled": split.unlabeled, "val": split.val,
+             "test": split.test}
+    seen: dict[str, str] = {}
+    for name, cases in parts.items():
+        for case in cases:
+            if not re.fullmatch(r"[A-Za-z0-9_.\-]+", case) or case.startswith("."):
+                raise DataError(f"{source}: case id {case!r} in {name!r} is not a plain name")
+            if case not in known:
+                raise DataError(f"{source}: {name} case {case!r} is not in the data set")
+            if case in seen:
+                where = (f"listed twice in {name!r}" if seen[case] == name
+                         else f"in both {seen[case]!r} and {name!r}")
+                raise DataError(f"{source}: case {case!r} is {where}")
+            seen[case] = name
+    if not split.labeled:
+        raise DataError(f"{source}: no labeled cases")
+    if not split.val:
+        raise DataError(f"{source}: no val cases (model selection needs a validation set)")
+    part_of_patient: dict[str, str] = {}
+    for name, cases in parts.items():
+        for case in cases:
+            patient = split.patients.get(case, case)
+            other = part_of_patient.setdefault(patient, name)
+            if other != name:
+                raise DataError(
+                    f"{source}: patient {patient!r} has cases in both {other!r} and {name!r}"
+                )
+
+
+def save_split(split: Split, path: str | Path) -> None:
+    """Write the split as semiseg JSON (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(asdict(split), indent=1))
+    tmp.replace(path)

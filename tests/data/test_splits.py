@@ -1,0 +1,93 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from semiseg.data.splits import (
+    Split,
+    load_split,
+    make_split,
+    patient_of,
+    save_split,
+    validate_split,
+)
+from semiseg.errors import DataError
+from tests.conftest import acdc_or_skip
+
+CASES = [f"p{i:02d}_frame0{f}" for i in range(10) for f in (1, 2)]
+
+
+def test_generated_split_keeps_patients_together_and_is_seeded() -> None:
+    a = make_split(CASES, num_labeled=2, seed=0, group_by=r"^(p\d+)_")
+    b = make_split(CASES, num_labeled=2, seed=0, group_by=r"^(p\d+)_")
+    c = make_split(CASES, num_labeled=2, seed=1, group_by=r"^(p\d+)_")
+    assert a == b and a != c
+    assert len(a.labeled) == 4 and len(a.val) == 4 and len(a.unlabeled) == 12
+    validate_split(a, CASES, "test")
+    for part in (a.labeled, a.unlabeled, a.val):
+        patients = {patient_of(x, r"^(p\d+)_") for x in part}
+        assert all(f"{p}_frame01" in part and f"{p}_frame02" in part for p in patients)
+
+
+def test_labeled_percent() -> None:
+    split = make_split(CASES, num_labeled=1, labeled_percent=25, group_by=r"^(p\d+)_")
+    assert len(split.labeled) == 4  # round(0.25 * 8 train patients) = 2 patients
+
+
+def test_split_from_patient_order(tmp_path: Path) -> None:
+    spec = {"train": CASES[:16], "val": CASES[16:],
+            "labeled_patients_order": [f"p{i:02d}" for i in (5, 2, 7, 0, 1, 3, 4, 6)]}
+    path = tmp_path / "splits.json"
+    path.write_text(json.dumps(spec))
+    split = load_split(path, num_labeled=2)
+    assert split.labeled == ["p02_frame01", "p02_frame02", "p05_frame01", "p05_frame02"]
+    assert len(split.unlabeled) == 12 and split.val == CASES[16:]
+    validate_split(split, CASES, str(path))
+
+
+def test_saved_split_round_trips(tmp_path: Path) -> None:
+    split = make_split(CASES, num_labeled=2, group_by=r"^(p\d+)_")
+    save_split(split, tmp_path / "s.json")
+    assert load_split(tmp_path / "s.json") == split
+
+
+@pytest.mark.parametrize("bad, message", [
+    (Split(["p00_frame01"], ["nope"], ["p01_frame01"]), "'nope' is not in the data set"),
+    (Split(["p00_frame01"], ["p00_frame01"], ["p01_frame01"]), "in both"),
+    (Split([], ["p00_frame01"], ["p01_frame01"]), "no labeled cases"),
+    (Split(["p00_frame01"], [], []), "no val cases"),
+    (Split(["p00_frame01"], [], ["p00_frame02"], patients={"p00_frame01": "p00",
+                                                           "p00_frame02": "p00"}),
+     "patient 'p00' has cases in both"),
+    (Split(["../../etc/passwd"], [], ["p00_frame02"]), "not a plain name"),
+])
+def test_invalid_splits(bad: Split, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        validate_split(bad, CASES, "split.json")
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[1, 2]", "JSON object"), ("{bad", "not valid JSON"), ('{"foo": 1}', "unknown split format"),
+    ('{"labeled": "x", "unlabeled": [], "val": []}', "must be a list"),
+])
+def test_bad_split_files(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message):
+        load_split(path)
+
+
+def test_missing_split_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        load_split(tmp_path / "none.json")
+
+
+@pytest.mark.acdc
+def test_acdc_shared_split_is_honoured() -> None:
+    root = acdc_or_skip()
+    spec = json.loads((root / "splits.json").read_text())
+    split = load_split(root / "splits.json", num_labeled=7)
+    first7 = spec["labeled_patients_order"][:7]
+    assert sorted(split.labeled) == sorted(f"{p}_frame0{f}" for p in first7 for f in (1, 2))
+    assert len(split.labeled) + len(split.unlabeled) == 140 and len(split.val) == 20
+    assert len(load_split(root / "splits.json", num_labeled=3).labeled) == 6
