@@ -117,7 +117,7 @@ def _print_result(result: dict) -> None:
     paths = result["paths"]
     print(f"\n{result['method']}: val metrics of the best checkpoint (step {result['best_step']}"
           f" of {result['iterations']}), Dice/Jaccard in %, HD95/ASD in "
-          f"{result['distance_units']}s:")
+          f"{'mm' if result['distance_units'] == 'mm' else 'voxels'}:")
     print(result["table"])
     print(f"\ntrained in {result['wall_seconds']:.0f} s "
           f"({result['median_seconds_per_iteration'] * 1000:.0f} ms/iteration, {result['device']})")

@@ -18,7 +18,7 @@ def _fake_ssl4mis(root: Path) -> Path:
     cases = {"train": ["patient002_frame01", "patient002_frame02", "patient001_frame01",
                        "patient001_frame02", "patient003_frame01"],
              "val": ["patient004_frame01"], "test": ["patient005_frame01"]}
-    for case in sum(cases.values(), []):
+    for case in [c for part in cases.values() for c in part]:
         with h5py.File(root / "data" / f"{case}.h5", "w") as f:
             f["image"] = rng.random((3, 20, 24)).astype(np.float32)
             f["label"] = rng.integers(0, 4, (3, 20, 24)).astype(np.uint8)
@@ -44,7 +44,7 @@ def test_ssl4mis_acdc_import(tmp_path: Path) -> None:
 
 def test_ssl4mis_missing_list(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
-    with pytest.raises(DataError, match="train_slices.list: missing"):
+    with pytest.raises(DataError, match=r"train_slices\.list: missing"):
         import_ssl4mis_acdc(tmp_path / "x", tmp_path / "nn")
 
 

@@ -161,7 +161,8 @@ def test_png_dataset(tmp_path: Path) -> None:
     (root / "imagesTr").mkdir(parents=True)
     (root / "labelsTr").mkdir()
     for i, (h, w) in enumerate([(40, 60), (50, 30)]):
-        Image.fromarray(np.full((h, w), 100 + i, np.uint8)).save(root / "imagesTr" / f"c{i}_0000.png")
+        image = np.full((h, w), 100 + i, np.uint8)
+        Image.fromarray(image).save(root / "imagesTr" / f"c{i}_0000.png")
         lab = np.zeros((h, w), np.uint8)
         lab[5:20, 5:20] = 1
         Image.fromarray(lab).save(root / "labelsTr" / f"c{i}.png")

@@ -149,7 +149,8 @@ def import_image_folder(images: str | Path, out: str | Path, masks: str | Path |
     meta = {"channel_names": {str(i): f"channel{i}" for i in range(channels)},
             "labels": {"background": 0, **{n: i + 1 for i, n in enumerate(names)}},
             "numTraining": n_train, "file_ending": ending,
-            "source": f"imported by semiseg from {src}" + (f" with masks {mask_dir}" if masks else ""),
+            "source": f"imported by semiseg from {src}"
+                      + (f" with masks {mask_dir}" if masks else ""),
             "label_values_in_source": {n: v for n, v in zip(names, value_list[1:], strict=True)}}
     (out / "dataset.json").write_text(json.dumps(meta, indent=1))
     return out

@@ -53,7 +53,8 @@ def case_slices(case: Case, slice_axis: int) -> tuple[Tensor, Tensor | None]:
     return image.contiguous(), (label.contiguous() if label is not None else None)
 
 
-def resize_slices(image: Tensor, label: Tensor | None, size: list[int]) -> tuple[Tensor, Tensor | None]:
+def resize_slices(image: Tensor, label: Tensor | None,
+                  size: list[int]) -> tuple[Tensor, Tensor | None]:
     """Resize ``[K, C, H, W]`` bilinearly and ``[K, H, W]`` labels by nearest neighbour."""
     if list(image.shape[-2:]) != list(size):
         image = F.interpolate(image, size=size, mode="bilinear", align_corners=False)
@@ -175,7 +176,8 @@ class PatchBank:
         """Crop ``[..., *S]`` at ``start`` with zero padding outside the volume."""
         spatial = vol.shape[-3:]
         pad = []
-        for s, size, p in zip(reversed(start), reversed(spatial), reversed(self.patch), strict=True):
+        for s, size, p in zip(reversed(start), reversed(spatial), reversed(self.patch),
+                              strict=True):
             pad += [max(0, -s), max(0, s + p - size)]
         out = F.pad(vol, pad) if any(pad) else vol
         s0 = [max(0, s) for s in start]

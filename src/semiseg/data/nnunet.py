@@ -113,7 +113,8 @@ class NnUNetDataset:
                 geometry = geo
             elif array.shape[1:] != channels[0].shape[1:]:
                 raise DataError(
-                    f"{path}: shape {array.shape[1:]} differs from channel 0 {channels[0].shape[1:]}"
+                    f"{path}: shape {array.shape[1:]} differs from channel 0 "
+                    f"{channels[0].shape[1:]}"
                 )
             else:
                 _check_same_geometry(path, geo, geometry)
@@ -194,7 +195,8 @@ def _parse_labels(path: Path, raw: Any) -> dict[str, int]:
     return labels
 
 
-def list_cases(root: Path, folder: str, ending: str, num_channels: int) -> tuple[list[str], list[str]]:
+def list_cases(root: Path, folder: str, ending: str,
+               num_channels: int) -> tuple[list[str], list[str]]:
     """Case ids with all channel files, and problems (missing channels, stray files)."""
     directory = root / folder
     if not directory.is_dir():
@@ -290,7 +292,8 @@ def open_dataset(root: str | Path) -> NnUNetDataset:
     """Open a data set, failing on the first structural problem (files, names, json)."""
     dataset, problems = scan_dataset(root)
     if problems:
-        extra = f" (and {len(problems) - 1} more; run `semiseg data check`)" if len(problems) > 1 else ""
+        extra = (f" (and {len(problems) - 1} more; run `semiseg data check`)"
+                 if len(problems) > 1 else "")
         raise DataError(problems[0] + extra)
     return dataset
 
@@ -320,7 +323,8 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
             problems.append(str(err))
             continue
         if case.label is not None and not case.label.any():
-            problems.append(f"warning: {dataset.label_path(case_id)}: label is empty (background only)")
+            problems.append(f"warning: {dataset.label_path(case_id)}: label is empty "
+                            "(background only)")
         digest = hashlib.sha1(case.image.tobytes()).hexdigest()
         if digest in seen:  # a copied scan in two cases leaks between labeled/unlabeled/val
             problems.append(f"warning: {dataset.image_paths(case_id)[0]}: same image as case "

@@ -38,11 +38,11 @@ class Split:
 
 
 def patient_of(case_id: str, group_by: str = "", patient_order: list[str] | None = None) -> str:
-    """Patient id of a case.
+    r"""Patient id of a case.
 
     Args:
         case_id: e.g. ``patient003_frame01``.
-        group_by: Regex whose first group is the patient id (``^(patient\\d+)``).
+        group_by: Regex whose first group is the patient id (``^(patient\d+)``).
         patient_order: Known patient ids; the longest one that prefixes ``case_id`` wins.
     """
     if group_by:

@@ -39,7 +39,7 @@ def _wobble(theta: np.ndarray, rng: np.random.Generator, strength: float) -> np.
 
 
 def _bias_field(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """exp of a random low-frequency field: intensities vary by about ±25 % across the FOV."""
+    """Exp of a random low-frequency field: intensities vary by about ±25 % across the FOV."""
     grids = np.meshgrid(*[np.linspace(-1, 1, s) for s in shape], indexing="ij")
     field = np.zeros(shape)
     for _ in range(4):
