@@ -175,7 +175,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     print(f"wrote {len(written)} predictions to {args.out}")
 
 
-def cmd_data(args: argparse.Namespace) -> None:
+def cmd_data(args: argparse.Namespace) -> int:
     """Check | import | split | synthetic."""
     if args.data_command == "check":
         from semiseg.data.nnunet import check_dataset
@@ -185,8 +185,7 @@ def cmd_data(args: argparse.Namespace) -> None:
         for p in problems:
             print(p)
         print(f"{args.root}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
-        if errors:
-            raise SystemExit(1)
+        return 1 if errors else 0
     elif args.data_command == "import":
         from semiseg.data import importers
 
@@ -210,6 +209,7 @@ def cmd_data(args: argparse.Namespace) -> None:
         from semiseg.data.synthetic import generate
 
         print(f"wrote {generate(args.out, args.patients, args.seed)}")
+    return 0
 
 
 def cmd_methods(_: argparse.Namespace) -> None:
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
     except SemisegError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted; a training run continues with: semiseg train --resume RUN_DIR",
               file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 def entry() -> None:

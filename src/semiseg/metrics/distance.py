@@ -4,7 +4,8 @@ medpy's convention, kept here: the surface of a mask is the mask minus its erosi
 connectivity-1 structuring element (border value 0); distances are Euclidean distance
 transforms with the voxel spacing; HD95 is the 95th percentile (numpy's linear
 interpolation) of both directed distance sets pooled; ASD is the mean of the distances
-from the prediction's surface to the truth's (one direction, medpy's ``asd``).
+from the prediction's surface to the truth's (one direction, medpy's ``asd``); ASSD is the
+mean of both directed distance sets pooled (medpy 0.5.2's ``assd``).
 
 Computation is restricted to the bounding box of both masks plus one voxel, which gives
 identical values (every surface voxel lies inside it) at a fraction of the cost.
@@ -50,7 +51,7 @@ def directed_surface_distances(pred: np.ndarray, truth: np.ndarray,
 
 def surface_metrics(pred: np.ndarray, truth: np.ndarray, spacing: Sequence[float] | None = None,
                     empty_value: float | None = None) -> dict[str, float]:
-    """HD95, ASD (pred -> truth, medpy) and ASSD (symmetric) of two binary masks.
+    """HD95, ASD (pred -> truth) and ASSD (both directions pooled) of two binary masks.
 
     Args:
         pred: Binary mask ``[*S]``.
@@ -74,5 +75,5 @@ def surface_metrics(pred: np.ndarray, truth: np.ndarray, spacing: Sequence[float
     return {
         "hd95": float(np.percentile(np.hstack((d_pt, d_tp)), 95)),
         "asd": float(d_pt.mean()),
-        "assd": float((d_pt.mean() + d_tp.mean()) / 2),
+        "assd": float(np.concatenate((d_pt, d_tp)).mean()),
     }
