@@ -7,6 +7,7 @@ array so that predictions are written back exactly as the input was.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,27 @@ def _read_png(path: Path) -> tuple[np.ndarray, Geometry]:
         else:
             array = np.asarray(img.convert("L"))
     return array, Geometry(spacing=(1.0, 1.0))
+
+
+def read_json_object(path: Path, missing: str) -> dict[str, Any]:
+    """A JSON file holding an object, with one-line errors naming the file.
+
+    Args:
+        path: The file.
+        missing: What to say when it does not exist.
+
+    Raises:
+        DataError: missing file, invalid JSON, or not an object.
+    """
+    if not path.is_file():
+        raise DataError(f"{path}: {missing}")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: must hold a JSON object")
+    return data
 
 
 def write_label(path: Path, label: np.ndarray, geometry: Geometry) -> None:

@@ -7,7 +7,6 @@ comes from here; nothing about a particular data set is written in code.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from semiseg.data.io import Geometry, read_image
+from semiseg.data.io import Geometry, read_image, read_json_object
 from semiseg.errors import DataError
 
 SUPPORTED_ENDINGS = (".nii.gz", ".nii", ".png")
@@ -163,18 +162,10 @@ def _check_same_geometry(path: Path, geo: Geometry, ref: Geometry) -> None:
 
 def read_dataset_json(root: Path) -> dict[str, Any]:
     """Parse ``root/dataset.json`` with one-line errors."""
-    path = root / "dataset.json"
     if not root.is_dir():
         raise DataError(f"{root}: data set folder does not exist")
-    if not path.is_file():
-        raise DataError(f"{path}: missing (an nnU-Net data set needs dataset.json)")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(meta, dict):
-        raise DataError(f"{path}: must hold a JSON object")
-    return meta
+    return read_json_object(root / "dataset.json",
+                            "missing (an nnU-Net data set needs dataset.json)")
 
 
 def _parse_labels(path: Path, raw: Any) -> dict[str, int]:

@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from semiseg.data.io import read_json_object
 from semiseg.errors import DataError
 
 _ORDER_KEYS = ("labeled_patients_order", "labeled_order")
@@ -137,14 +138,7 @@ def load_split(
 ) -> Split:
     """Read either split format (see the module docstring)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: split file does not exist")
-    try:
-        spec = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(spec, dict):
-        raise DataError(f"{path}: must hold a JSON object")
+    spec = read_json_object(path, "split file does not exist")
     if "labeled" in spec:
         for key in ("labeled", "unlabeled", "val"):
             if not isinstance(spec.get(key), list):
