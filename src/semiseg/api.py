@@ -14,12 +14,12 @@ from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.data import load_cases
 from semiseg.engine.loop import read_run_config
 from semiseg.engine.runtime import resolve_amp, resolve_device
-from semiseg.engine.trainer import net_spec
+from semiseg.engine.trainer import method_from_checkpoint
 from semiseg.errors import DataError, SemisegError
 from semiseg.evaluation import evaluate_network, evaluate_predictions, load_prediction_folder
 from semiseg.inference import predict_case
-from semiseg.methods import SemiSupervisedMethod, create_method
-from semiseg.metrics.report import write_json, write_rows_csv
+from semiseg.methods import SemiSupervisedMethod
+from semiseg.metrics.report import write_metrics
 
 
 def load_trained(run_dir: str | Path, checkpoint: str = "best",
@@ -29,10 +29,7 @@ def load_trained(run_dir: str | Path, checkpoint: str = "best",
     config = read_run_config(run_dir)
     dataset = open_dataset(config.data.root)
     state = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt")
-    device = resolve_device(config.train.device)
-    method = create_method(config.method.name, config.method.params,
-                           net_spec(config, dataset)).to(device)
-    method.load_state_dict(state["method"])
+    method = method_from_checkpoint(config, dataset, state, resolve_device(config.train.device))
     return config, method.eval(), dataset
 
 
@@ -63,9 +60,7 @@ def evaluate_run(run: str | Path, checkpoint: str = "best", cases: str = "val",
     rows, summary, _ = evaluate_network(method.predictor(), loaded, dataset.class_names, config,
                                         device, resolve_amp(config.train.amp, device),
                                         out_dir / "predictions", dataset.file_ending)
-    write_rows_csv(rows, out_dir / "metrics.csv")
-    write_json(rows, out_dir / "metrics.json")
-    write_json(summary, out_dir / "summary.json")
+    write_metrics(rows, summary, out_dir)
     return summary, out_dir
 
 
@@ -95,9 +90,7 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
                             f"differs from the label's {t.label.shape}")
     rows, summary = evaluate_predictions(preds, truths, dataset.class_names, config)
     out_dir = Path(out) if out else pred_dir.parent / f"{pred_dir.name}-eval"
-    write_rows_csv(rows, out_dir / "metrics.csv")
-    write_json(rows, out_dir / "metrics.json")
-    write_json(summary, out_dir / "summary.json")
+    write_metrics(rows, summary, out_dir)
     return summary, out_dir
 
 

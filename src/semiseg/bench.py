@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import resource
 import statistics
 import time
@@ -17,7 +18,7 @@ from semiseg.engine.trainer import build_trainer
 def build_step_runner(config: RunConfig) -> Callable[[], None]:
     """A closure that runs one full training step of ``config`` (the loop's own step)."""
     trainer = build_trainer(config)
-    counter = iter(range(config.train.iterations * 1000))
+    counter = itertools.count()
     return lambda: trainer.step(next(counter) % config.train.iterations)
 
 

@@ -68,21 +68,21 @@ def shard(n_global: int, info: DistInfo, what: str) -> slice:
     return slice(info.rank * n, (info.rank + 1) * n)
 
 
-def all_reduce_mean(values: dict[str, float], info: DistInfo,
-                    device: torch.device) -> dict[str, float]:
-    """Average scalars over ranks (identity for one process)."""
+def all_reduce_sum(values: dict[str, float], info: DistInfo,
+                   device: torch.device) -> dict[str, float]:
+    """Sum scalars over ranks (identity for one process)."""
     if not info.enabled or not values:
         return values
     keys = sorted(values)
     t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=device)
     dist.all_reduce(t)
-    return {k: float(v) / info.world_size for k, v in zip(keys, t.tolist(), strict=True)}
+    return {k: float(v) for k, v in zip(keys, t.tolist(), strict=True)}
 
 
-def barrier(info: DistInfo) -> None:
-    """Wait for every rank (no-op for one process)."""
-    if info.enabled:
-        dist.barrier()
+def all_reduce_mean(values: dict[str, float], info: DistInfo,
+                    device: torch.device) -> dict[str, float]:
+    """Average scalars over ranks (identity for one process)."""
+    return {k: v / info.world_size for k, v in all_reduce_sum(values, info, device).items()}
 
 
 def shutdown(info: DistInfo) -> None:

@@ -32,13 +32,12 @@ from semiseg.config import RunConfig, from_dict, read_yaml, to_dict, validate
 from semiseg.data.splits import load_split, save_split
 from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.data import RunData
-from semiseg.engine.distributed import DistInfo, all_reduce_mean, barrier, shutdown
+from semiseg.engine.distributed import DistInfo, all_reduce_mean, all_reduce_sum, shutdown
 from semiseg.engine.logging import RunLogger
-from semiseg.engine.trainer import Trainer, build_trainer, net_spec
+from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
 from semiseg.errors import SemisegError
 from semiseg.evaluation import evaluate_network, validation_dice
-from semiseg.methods import create_method
-from semiseg.metrics.report import format_summary, write_json, write_rows_csv
+from semiseg.metrics.report import format_summary, write_json, write_metrics
 from semiseg.version import provenance
 
 __all__ = ["NonFiniteLossError", "Trainer", "read_run_config", "train", "write_run_config"]
@@ -94,7 +93,7 @@ def validation_scores(trainer: Trainer) -> dict[str, float]:
                             trainer.device, trainer.amp)
     sums = {f"dice_{n}": float(d) for n, d in zip(names[1:], dices.sum(0), strict=True)}
     sums["n"] = float(len(mine))
-    total = {k: v * info.world_size for k, v in all_reduce_mean(sums, info, trainer.device).items()}
+    total = all_reduce_sum(sums, info, trainer.device)
     n = max(total.pop("n"), 1.0)
     scores = {k: v / n for k, v in total.items()}
     scores["dice_mean"] = float(np.mean(list(scores.values())))
@@ -186,7 +185,6 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
             t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
     logger.close()
     wall = time.perf_counter() - t_start
-    barrier(info)
     result = (finish_run(config, run_dir, data, trainer.device, trainer.amp, wall, step_times,
                          info) if info.is_main else {})
     shutdown(info)
@@ -201,16 +199,12 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
 
     ds = data.dataset
     state = load_checkpoint(run_dir / "checkpoints" / "best.pt")
-    method = create_method(config.method.name, config.method.params,
-                           net_spec(config, ds)).to(device)
-    method.load_state_dict(state["method"])
+    method = method_from_checkpoint(config, ds, state, device)
     eval_dir = run_dir / "eval"
     pred_dir = eval_dir / "predictions" if config.eval.save_predictions else None
     rows, summary, preds = evaluate_network(method.predictor(), data.val_cases, ds.class_names,
                                             config, device, amp, pred_dir, ds.file_ending)
-    write_rows_csv(rows, eval_dir / "val_metrics.csv")
-    write_json(rows, eval_dir / "val_metrics.json")
-    write_json(summary, eval_dir / "val_summary.json")
+    write_metrics(rows, summary, eval_dir, prefix="val_")
     per_case = [float(np.mean([r["dice"] for r in rows if r["case"] == c.case_id]))
                 for c in data.val_cases]
     picture = save_overview(data.val_cases, preds, per_case, ds.class_names,

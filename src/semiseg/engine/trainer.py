@@ -73,6 +73,15 @@ def net_spec(config: RunConfig, dataset: NnUNetDataset) -> NetSpec:
                                          "dropout": config.model.dropout})
 
 
+def method_from_checkpoint(config: RunConfig, dataset: NnUNetDataset, state: dict[str, Any],
+                           device: torch.device) -> SemiSupervisedMethod:
+    """The run's method on ``device`` with the weights of a loaded checkpoint ``state``."""
+    method = create_method(config.method.name, config.method.params,
+                           net_spec(config, dataset)).to(device)
+    method.load_state_dict(state["method"])
+    return method
+
+
 def make_batch(data: RunData, config: RunConfig, gens: dict[str, torch.Generator],
                device: torch.device, uses_unlabeled: bool, channels_last: bool,
                info: DistInfo) -> SemiBatch:

@@ -104,6 +104,14 @@ def write_json(data: Any, path: Path) -> None:
     tmp.replace(path)
 
 
+def write_metrics(rows: list[dict[str, Any]], summary: dict[str, Any], folder: Path,
+                  prefix: str = "") -> None:
+    """``<prefix>metrics.csv``/``.json`` (per case and class) and ``<prefix>summary.json``."""
+    write_rows_csv(rows, folder / f"{prefix}metrics.csv")
+    write_json(rows, folder / f"{prefix}metrics.json")
+    write_json(summary, folder / f"{prefix}summary.json")
+
+
 def _nan_to_none(data: Any) -> Any:
     if isinstance(data, float) and math.isnan(data):
         return None
