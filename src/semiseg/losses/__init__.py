@@ -1,5 +1,12 @@
 """Losses shared by the methods."""
 
-from semiseg.losses.segmentation import dice_loss, softmax_mse, supervised_loss
+from semiseg.losses.segmentation import (
+    dice_loss,
+    masked_cross_entropy,
+    region_supervised_loss,
+    softmax_mse,
+    supervised_loss,
+)
 
-__all__ = ["dice_loss", "softmax_mse", "supervised_loss"]
+__all__ = ["dice_loss", "masked_cross_entropy", "region_supervised_loss", "softmax_mse",
+           "supervised_loss"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from semiseg.config import from_dict
+from semiseg.methods.abd import AdaptiveBidirectionalDisplacement
 from semiseg.methods.base import (
     NetSpec,
     Progress,
@@ -12,12 +13,17 @@ from semiseg.methods.base import (
     SemiSupervisedMethod,
     StepOutput,
 )
+from semiseg.methods.bcp import BidirectionalCopyPaste
+from semiseg.methods.cps import CrossPseudoSupervision
 from semiseg.methods.mean_teacher import MeanTeacher
 from semiseg.methods.supervised import Supervised
+from semiseg.methods.ua_mt import UncertaintyAwareMeanTeacher
+from semiseg.methods.unimatch import UniMatch
 from semiseg.registry import Registry
 
 METHODS: Registry[type[SemiSupervisedMethod]] = Registry("method")
-for _cls in (Supervised, MeanTeacher):
+for _cls in (Supervised, MeanTeacher, UncertaintyAwareMeanTeacher, CrossPseudoSupervision,
+             UniMatch, BidirectionalCopyPaste, AdaptiveBidirectionalDisplacement):
     METHODS.register(_cls.name)(_cls)
 
 

@@ -31,7 +31,7 @@ from semiseg.methods.base import (
     StepOutput,
     freeze,
 )
-from semiseg.ssl import ema_update, mean_teacher_decay, sigmoid_rampup
+from semiseg.ssl import ema_update, mean_teacher_decay, ramped_weight
 
 
 class MeanTeacher(SemiSupervisedMethod):
@@ -57,10 +57,9 @@ class MeanTeacher(SemiSupervisedMethod):
 
     def consistency_weight(self, progress: Progress) -> float:
         """``consistency * sigmoid_rampup``, 0 during the warm start."""
-        if progress.fraction < self.config.warmup_fraction:
-            return 0.0
-        return self.config.consistency * sigmoid_rampup(progress.fraction,
-                                                        self.config.rampup_fraction)
+        cfg = self.config
+        return ramped_weight(progress.fraction, cfg.consistency, cfg.rampup_fraction,
+                             cfg.warmup_fraction)
 
     def training_step(self, batch: SemiBatch, progress: Progress) -> StepOutput:
         """Supervised loss on ``x_l`` + weighted consistency on ``x_u``."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from torch import nn
 
+from semiseg.nets.init import initialize
 from semiseg.nets.unet import UNet
 from semiseg.registry import Registry
 
@@ -29,4 +30,4 @@ def list_networks() -> list[str]:
     return NETWORKS.names()
 
 
-__all__ = ["NETWORKS", "UNet", "create_network", "list_networks"]
+__all__ = ["NETWORKS", "UNet", "create_network", "initialize", "list_networks"]

@@ -18,3 +18,14 @@ def linear_rampup(current: float, length: float) -> float:
     if length <= 0:
         return 1.0
     return min(max(current / length, 0.0), 1.0)
+
+
+def ramped_weight(fraction: float, weight: float, rampup: float, warmup: float = 0.0) -> float:
+    """``weight * sigmoid_rampup(fraction, rampup)``; 0 while ``fraction < warmup``.
+
+    The SSL4MIS consistency weight with the run measured in fractions (``iter // 150``
+    against 200 over 30 000 iterations is a ramp over the whole run).
+    """
+    if fraction < warmup:
+        return 0.0
+    return weight * sigmoid_rampup(fraction, rampup)

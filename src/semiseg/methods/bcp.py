@@ -1,0 +1,95 @@
+"""Bidirectional copy-paste (BCP; Bai et al., CVPR 2023), defaults of the authors' ACDC code.
+
+Phase ``pretrain`` (labeled only): two halves of the labeled batch are copy-pasted into
+each other through one zero-mask box of 2/3 of every side, the loss follows the mixed
+label. Phase ``selftrain``: the EMA teacher (started from the pre-trained student)
+pseudo-labels the unlabeled images (argmax, largest connected component per class);
+labeled content is pasted into unlabeled images (inside the box) and unlabeled into
+labeled ones, both ways with the same box; Dice and CE per region, unlabeled regions
+weighted 0.5: ``loss = (Dice + CE) / 2``. EMA decay 0.99 (constant, as BCP).
+
+Deviations: the pre-training phase takes ``pretrain_fraction`` (1/4, BCP's 10 000 of
+40 000 iterations) of the run's iterations, and self-training starts from the last
+pre-training weights instead of BCP's best-on-val pre-training checkpoint; the learning
+rate schedule restarts at the phase change as BCP's two scripts do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from semiseg.losses import region_supervised_loss
+from semiseg.methods.base import NetSpec, Progress, SemiBatch, StepOutput
+from semiseg.methods.mean_teacher import MeanTeacher
+from semiseg.ssl import box_mask, ema_update, largest_component_per_class, mix
+
+
+class BidirectionalCopyPaste(MeanTeacher):
+    """Copy-paste pre-training, then bidirectional copy-paste mean-teacher self-training."""
+
+    name = "bcp"
+    phases = ("pretrain", "selftrain")
+
+    @dataclass
+    class Config:
+        """BCP hyper-parameters (authors' ACDC defaults)."""
+
+        pretrain_fraction: float = 0.25
+        box_fraction: float = 2 / 3
+        unlabeled_weight: float = 0.5
+        ema_decay: float = 0.99
+        largest_component: bool = True
+
+    def __init__(self, config: Config, net: NetSpec) -> None:
+        super().__init__(config, net)
+        # persisted, so that resuming inside self-training keeps the trained teacher
+        self.register_buffer("teacher_started", torch.tensor(False))
+
+    def phase_steps(self, total_steps: int) -> dict[str, int]:
+        """``pretrain_fraction`` of the steps pre-train, the rest self-train."""
+        pre = round(total_steps * self.config.pretrain_fraction)
+        return {"pretrain": pre, "selftrain": total_steps - pre}
+
+    def on_phase_start(self, phase: str) -> None:
+        """At the first self-training step the teacher becomes the pre-trained student."""
+        if phase == "selftrain" and not bool(self.teacher_started):
+            self.teacher.load_state_dict(self.student.state_dict())
+            self.teacher_started.fill_(True)
+
+    def pseudo_labels(self, x_u: torch.Tensor) -> torch.Tensor:
+        """Teacher argmax, cleaned to the largest component per class: ``[B, *S]`` int64."""
+        with torch.no_grad():
+            labels = self.teacher(x_u).argmax(1)
+        if self.config.largest_component:
+            labels = largest_component_per_class(labels, self.net_spec.num_classes)
+        return labels
+
+    def training_step(self, batch: SemiBatch, progress: Progress) -> StepOutput:
+        """Copy-paste loss of the current phase."""
+        box = box_mask(batch.x_l.shape[2:], self.config.box_fraction, batch.x_l.device)
+        if progress.phase == "pretrain":
+            half = batch.x_l.shape[0] // 2
+            (x_a, x_b), (y_a, y_b) = (t[:2 * half].split(half) for t in (batch.x_l, batch.y_l))
+            dice, ce = region_supervised_loss(self.student(mix(x_a, x_b, box)), y_a, y_b, box,
+                                              1.0, 1.0)
+            loss = (dice + ce) / 2
+            return StepOutput(loss, {"loss_sup": loss.detach()})
+        half = min(batch.x_l.shape[0], batch.x_u.shape[0]) // 2
+        (x_a, x_b), (y_a, y_b) = (t[:2 * half].split(half) for t in (batch.x_l, batch.y_l))
+        u_a, u_b = batch.x_u[:2 * half].split(half)
+        p_a, p_b = self.pseudo_labels(torch.cat([u_a, u_b])).split(half)
+        w_u = self.config.unlabeled_weight
+        # unlabeled image with a labeled box, and labeled image with an unlabeled box
+        logits = self.student(torch.cat([mix(u_a, x_a, box), mix(x_b, u_b, box)]))
+        dice_u, ce_u = region_supervised_loss(logits[:half], p_a, y_a, box, w_u, 1.0)
+        dice_l, ce_l = region_supervised_loss(logits[half:], y_b, p_b, box, 1.0, w_u)
+        loss = (dice_u + dice_l + ce_u + ce_l) / 2
+        return StepOutput(loss, {"loss_in_unlabeled": ((dice_u + ce_u) / 2).detach(),
+                                 "loss_in_labeled": ((dice_l + ce_l) / 2).detach()})
+
+    def on_after_optimizer_step(self, progress: Progress) -> None:
+        """EMA update of the teacher during self-training (constant decay)."""
+        if progress.phase == "selftrain":
+            ema_update(self.teacher, self.student, self.config.ema_decay)
