@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from semiseg.errors import ConfigError
 from semiseg.leaderboard import collect, run_grid, write_leaderboard
 
 pytestmark = pytest.mark.slow
@@ -35,6 +36,20 @@ def test_grid_runs_are_skipped_when_done(grid_out: Path, capsys) -> None:
     run_grid(grid_out.parent / "grid.yaml")
     assert "done already" in capsys.readouterr().out
     assert mtimes == {p: p.stat().st_mtime for p in grid_out.glob("*/result.json")}
+
+
+def test_grid_subset_runs_only_what_is_asked(grid_out: Path, tmp_path: Path, capsys) -> None:
+    grid = yaml.safe_load((grid_out.parent / "grid.yaml").read_text())
+    grid["out"] = str(tmp_path / "subset")
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    run_grid(tmp_path / "grid.yaml", only={"methods": ["mean_teacher"], "labeled": [2],
+                                           "seeds": [1]})
+    assert [p.parent.name for p in (tmp_path / "subset").glob("*/result.json")] == [
+        "mean_teacher-l2-s1"]
+    result = json.loads((tmp_path / "subset" / "mean_teacher-l2-s1" / "result.json").read_text())
+    assert result["peak_memory_gib"] > 0 and result["wall_seconds"] > 0
+    with pytest.raises(ConfigError, match="not in the grid"):
+        run_grid(tmp_path / "grid.yaml", only={"methods": ["bcp"]})
 
 
 def test_leaderboard_rows(grid_out: Path) -> None:

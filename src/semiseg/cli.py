@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from semiseg.errors import SemisegError
 
@@ -16,6 +17,16 @@ PRESETS = Path(__file__).parent / "presets"
 # glibc returns large freed buffers to the OS after every use, so each training step
 # page-faults gigabytes of fresh memory; raising both thresholds keeps them (see README).
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296"
+
+
+def _csv(kind: type) -> Any:
+    """An argparse type for comma-separated lists of ``kind``."""
+    def parse(text: str) -> list[Any]:
+        try:
+            return [kind(v) for v in text.split(",") if v]
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+    return parse
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -89,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = bench.add_parser("run", help="train a grid of methods x budgets x seeds, then report")
     p.add_argument("grid", help="grid YAML (see semiseg.leaderboard)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--methods", type=_csv(str), help="only these methods (comma list, in order)")
+    p.add_argument("--labeled", type=_csv(int), help="only these labeled budgets")
+    p.add_argument("--seeds", type=_csv(int), help="only these seeds")
     p = bench.add_parser("report", help="collect finished runs into the leaderboard")
     p.add_argument("out", help="the grid's output folder")
     return parser
@@ -228,8 +242,10 @@ def cmd_bench(args: argparse.Namespace) -> None:
     from semiseg import leaderboard
 
     if args.bench_command in ("run", "report"):
-        out = (leaderboard.run_grid(args.grid, args.overrides) if args.bench_command == "run"
-               else Path(args.out))
+        only = {k: getattr(args, k) for k in ("methods", "labeled", "seeds")
+                if args.bench_command == "run" and getattr(args, k)}
+        out = (leaderboard.run_grid(args.grid, args.overrides, only)
+               if args.bench_command == "run" else Path(args.out))
         paths = leaderboard.write_leaderboard(out)
         print((out / "leaderboard.md").read_text())
         print("\n".join(f"{k}: {v}" for k, v in paths.items()))

@@ -56,11 +56,25 @@ def read_grid(path: str | Path) -> tuple[Grid, Path]:
     return grid, path.parent
 
 
-def run_grid(grid_path: str | Path, overrides: list[str] | None = None) -> Path:
-    """Train every run of the grid that is not finished; returns the output folder."""
+def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
+             only: dict[str, list[Any]] | None = None) -> Path:
+    """Train every run of the grid that is not finished; returns the output folder.
+
+    Args:
+        grid_path: The grid YAML.
+        overrides: ``key=value`` settings for every run.
+        only: Restrict to a subset, in the given order, e.g.
+            ``{"methods": ["bcp"], "labeled": [3], "seeds": [0]}`` (each must be in the grid).
+    """
     from semiseg.engine.loop import read_run_config, train
 
     grid, base = read_grid(grid_path)
+    for key, values in (only or {}).items():
+        outside = [v for v in values if v not in getattr(grid, key)]
+        if outside:
+            raise ConfigError(f"{grid_path}: {key} {outside} are not in the grid's "
+                              f"{getattr(grid, key)}")
+        setattr(grid, key, list(values))
     out = base / grid.out
     configs = [base / c for c in grid.configs]
     for seed in grid.seeds:
@@ -112,6 +126,7 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
         row["per_class"] = {c: {m: _stats([r["val_per_class"][c][m]["mean"] for r in results])
                                 for m in METRICS} for c in classes}
         row["wall_minutes"] = _stats([r["wall_seconds"] / 60 for r in results])
+        row["peak_memory_gib"] = _stats([r.get("peak_memory_gib") for r in results])
         row["runs"] = [str(Path(r["paths"]["run"])) for r in results]
         rows.append(row)
     return rows
@@ -128,13 +143,13 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     units = rows[0]["units"] if rows else "voxel"
     classes = list(rows[0]["per_class"]) if rows else []
     head = (["method", "labeled", "seeds", "Dice %", "Jaccard %", f"HD95 ({units})",
-             f"ASD ({units})"] + [f"Dice {c}" for c in classes] + ["minutes/run"])
+             f"ASD ({units})"] + [f"Dice {c}" for c in classes] + ["minutes/run", "peak GiB"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["method"], str(r["labeled"]), ",".join(map(str, r["seeds"])),
                  _fmt(r["dice"], 100), _fmt(r["jaccard"], 100), _fmt(r["hd95"]), _fmt(r["asd"])]
         cells += [_fmt(r["per_class"][c]["dice"], 100) for c in classes]
-        cells.append(_fmt(r["wall_minutes"], digits=1))
+        cells += [_fmt(r["wall_minutes"], digits=1), _fmt(r["peak_memory_gib"], digits=2)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -151,6 +166,7 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
             for m in METRICS:
                 item[f"{c}_{m}_mean"], item[f"{c}_{m}_std"] = stats[m]["mean"], stats[m]["std"]
         item["wall_minutes_mean"] = r["wall_minutes"]["mean"]
+        item["peak_memory_gib_mean"] = r["peak_memory_gib"]["mean"]
         flat.append(item)
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ["method"])

@@ -46,7 +46,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
     units = rows[0]["units"]
     classes = list(rows[0]["per_class"])
     head = ["method", "labeled", "seeds", "Dice %", "Jaccard %", f"HD95 ({units})",
-            f"ASD ({units})", *[f"Dice {c} %" for c in classes], "minutes / run"]
+            f"ASD ({units})", *[f"Dice {c} %" for c in classes], "minutes / run", "peak GiB"]
     best = {}
     for r in rows:
         if r["labeled"] not in best or r["dice"]["mean"] > best[r["labeled"]]["dice"]["mean"]:
@@ -57,7 +57,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
         cells = [r["method"], str(r["labeled"]), ",".join(map(str, r["seeds"])),
                  _fmt(r["dice"], 100), _fmt(r["jaccard"], 100), _fmt(r["hd95"]), _fmt(r["asd"]),
                  *[_fmt(r["per_class"][c]["dice"], 100) for c in classes],
-                 _fmt(r["wall_minutes"])]
+                 _fmt(r["wall_minutes"]), _fmt(r["peak_memory_gib"])]
         cls = " class='best'" if best[r["labeled"]] is r else ""
         out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table>")

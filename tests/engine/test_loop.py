@@ -70,7 +70,9 @@ def test_every_method_trains_and_resumes_exactly(method: str, tiny_dataset: Path
         train(config, interrupted)
     assert load_checkpoint(interrupted / "checkpoints" / "last.pt")["step"] == 3
     monkeypatch.setattr(Trainer, "step", real_step)
-    train(read_run_config(interrupted), interrupted, resume=True)
+    elapsed_before = load_checkpoint(interrupted / "checkpoints" / "last.pt")["elapsed_seconds"]
+    result = train(read_run_config(interrupted), interrupted, resume=True)
+    assert result["wall_seconds"] > elapsed_before > 0  # wall time adds up over sessions
     a = load_checkpoint(straight / "checkpoints" / "last.pt")["method"]
     b = load_checkpoint(interrupted / "checkpoints" / "last.pt")["method"]
     assert a.keys() == b.keys()

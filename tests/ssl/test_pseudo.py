@@ -20,12 +20,13 @@ def scipy_largest(mask: np.ndarray) -> np.ndarray:
     return labels == (np.argmax(sizes) + 1)
 
 
+@pytest.mark.parametrize("backend", ["torch", "scipy"])
 @pytest.mark.parametrize("shape", [(24, 24), (10, 12, 14)])
-def test_largest_component_matches_scipy(shape: tuple[int, ...]) -> None:
+def test_largest_component_matches_reference(shape: tuple[int, ...], backend: str) -> None:
     rng = np.random.default_rng(0)
     for _ in range(20):
         mask = rng.random(shape) < rng.uniform(0.2, 0.5)
-        ours = largest_component(torch.from_numpy(mask)[None])[0].numpy()
+        ours = largest_component(torch.from_numpy(mask)[None], backend)[0].numpy()
         ref = scipy_largest(mask)
         # sizes agree always; the component itself too unless two tie for largest
         assert ours.sum() == ref.sum()
@@ -34,19 +35,35 @@ def test_largest_component_matches_scipy(shape: tuple[int, ...]) -> None:
             assert np.array_equal(ours, ref)
 
 
-def test_largest_component_diagonal_touch_is_connected() -> None:
+@pytest.mark.parametrize("backend", ["torch", "scipy"])
+def test_largest_component_diagonal_touch_is_connected(backend: str) -> None:
     mask = torch.zeros(1, 6, 6, dtype=torch.bool)
     mask[0, 1, 1] = mask[0, 2, 2] = mask[0, 3, 3] = True  # 8-connected chain of 3
     mask[0, 0, 5] = mask[0, 1, 5] = True  # 2 voxels
-    out = largest_component(mask)
+    out = largest_component(mask, backend)
     assert out.sum() == 3 and out[0, 2, 2]
 
 
-def test_largest_component_empty_and_batch_independent() -> None:
+@pytest.mark.parametrize("backend", ["torch", "scipy"])
+def test_largest_component_empty_and_batch_independent(backend: str) -> None:
     mask = torch.zeros(2, 8, 8, dtype=torch.bool)
     mask[1, 0:2, 0:2] = True
-    out = largest_component(mask)
+    out = largest_component(mask, backend)
     assert not out[0].any() and out[1].sum() == 4
+
+
+def test_largest_component_follows_a_long_serpentine() -> None:
+    """One 1-voxel-wide path snaking over the whole image: many propagation rounds."""
+    snake = torch.zeros(1, 32, 32, dtype=torch.bool)
+    for row in range(0, 32, 4):
+        snake[0, row, :] = True
+        if row + 4 < 32:  # connector down to the next row, alternating sides
+            snake[0, row + 1:row + 4, 31 if (row // 4) % 2 == 0 else 0] = True
+    island = snake.clone()
+    island[0, 2, 10] = True  # a single voxel between two rows of the path
+    for backend in ("torch", "scipy"):
+        out = largest_component(island, backend)
+        assert torch.equal(out, snake), backend
 
 
 def test_largest_component_per_class_drops_small_islands() -> None:

@@ -125,8 +125,16 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
         write_run_config(config, run_dir)
         save_split(data.split, run_dir / "split.json")
     start, best = 0, {"dice_mean": -1.0, "step": -1}
+    earlier = 0.0  # wall seconds of the run's earlier sessions (before a resume)
     if start_state is not None:
         start, best = trainer.load_state_dict(start_state)
+        earlier = float(start_state.get("elapsed_seconds", 0.0))
+
+    def snapshot(done: int) -> dict[str, Any]:
+        state = trainer.state_dict(done, best)
+        state["elapsed_seconds"] = earlier + time.perf_counter() - t_start
+        return state
+
     total = t_cfg.iterations
     logger = RunLogger(run_dir, total, start, t_cfg.progress_bar, enabled=info.is_main)
     logger.message(
@@ -173,22 +181,31 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
             logger.val(done, scores)
             if scores["dice_mean"] > best["dice_mean"]:
                 best = {"dice_mean": scores["dice_mean"], "step": done}
-                state = trainer.state_dict(done, best)
+                state = snapshot(done)
                 if info.is_main:
                     save_checkpoint(state, ckpt_dir / "best.pt")
             t_log += time.perf_counter() - t_val  # validation time is not training speed
         if ckpt_now:
             t_ckpt = time.perf_counter()
-            state = trainer.state_dict(done, best)
+            state = snapshot(done)
             if info.is_main:
                 save_checkpoint(state, ckpt_dir / "last.pt")
             t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
     logger.close()
-    wall = time.perf_counter() - t_start
+    wall = earlier + time.perf_counter() - t_start
     result = (finish_run(config, run_dir, data, trainer.device, trainer.amp, wall, step_times,
                          info) if info.is_main else {})
     shutdown(info)
     return result
+
+
+def peak_memory_gib(device: torch.device) -> float:
+    """Peak memory of this process so far: CUDA allocations on a GPU, else resident RAM."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
 
 def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.device,
@@ -218,6 +235,7 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
         "val": summary["mean"], "val_per_class": summary["per_class"],
         "distance_units": rows[0]["units"] if rows else "voxel",
         "wall_seconds": wall, "median_seconds_per_iteration": median_step,
+        "peak_memory_gib": peak_memory_gib(device),
         "device": str(device), "processes": info.world_size if info else 1, "amp": str(amp),
         "provenance": provenance(),
         "paths": {"run": str(run_dir), "metrics": str(eval_dir / "val_metrics.csv"),

@@ -1,13 +1,16 @@
 """Pseudo-labels: confidence masks and largest-connected-component filtering.
 
-The component filter runs on the training device (max-pooling label propagation), so
-GPU training does not round-trip through the host as scikit-image based filters do.
+The component filter labels CPU tensors with SciPy and GPU tensors on the device
+(max-pooling label propagation with pointer jumping), so GPU training does not
+round-trip through the host as scikit-image based filters do.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 from torch import Tensor
 
 
@@ -30,11 +33,13 @@ def entropy(prob: Tensor, eps: float = 1e-6) -> Tensor:
     return -(prob * torch.log(prob + eps)).sum(dim=1)
 
 
-def _components(mask: Tensor, check_every: int = 8) -> Tensor:
+def _components(mask: Tensor, check_every: int = 4) -> Tensor:
     """Component ids of a boolean ``[N, *S]`` mask (full connectivity); 0 off the mask.
 
-    Every foreground voxel starts with its own id and takes the largest id of its
-    neighbourhood until nothing changes; each component then carries its largest id.
+    Every foreground voxel starts with its own id (its flat index + 1) and takes the
+    largest id of its neighbourhood until nothing changes; each component then carries
+    its largest id. Pointer jumping (a voxel also takes the id held by the voxel its id
+    names) carries ids along long thin structures in far fewer rounds.
     """
     spatial = mask.shape[1:]
     pool = F.max_pool2d if len(spatial) == 2 else F.max_pool3d
@@ -47,21 +52,42 @@ def _components(mask: Tensor, check_every: int = 8) -> Tensor:
         before = ids
         for _ in range(check_every):
             ids = pool(ids.unsqueeze(1), 3, stride=1, padding=1).squeeze(1) * maskf
+            flat = ids.reshape(-1)
+            # ids only grow and always name a voxel of the same component
+            jumped = flat[(flat.long() - 1).clamp_min(0)] * (flat > 0)
+            ids = torch.maximum(flat, jumped).view_as(ids)
         if torch.equal(before, ids):
             return ids.long()
 
 
-def largest_component(mask: Tensor) -> Tensor:
+def _largest_component_scipy(mask: Tensor) -> Tensor:
+    out = np.zeros(mask.shape, dtype=bool)
+    structure = np.ones((3,) * (mask.ndim - 1), dtype=bool)
+    for i, m in enumerate(mask.numpy()):
+        labels, n = ndimage.label(m, structure=structure)
+        if n:
+            out[i] = labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1
+    return torch.from_numpy(out)
+
+
+def largest_component(mask: Tensor, backend: str = "auto") -> Tensor:
     """Keep the largest connected component of each boolean mask in the batch.
 
     Args:
         mask: ``[N, *S]`` bool (2D or 3D); full connectivity (8 in 2D, 26 in 3D), as
             scikit-image's ``label`` default.
+        backend: ``scipy`` (CPU), ``torch`` (any device) or ``auto`` (SciPy for CPU
+            tensors, which is ~50x faster there, torch on accelerators).
 
     Returns:
-        ``[N, *S]`` bool; empty masks stay empty; ties keep the component with the
-        largest voxel index.
+        ``[N, *S]`` bool; empty masks stay empty; of equally large components one is kept.
     """
+    if backend == "auto":
+        backend = "scipy" if mask.device.type == "cpu" else "torch"
+    if backend == "scipy":
+        return _largest_component_scipy(mask.cpu()).to(mask.device)
+    if backend != "torch":
+        raise ValueError(f"backend must be auto, scipy or torch, got {backend!r}")
     if not mask.any():
         return mask.clone()
     ids = _components(mask)
