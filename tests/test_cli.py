@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from semiseg.cli import main
+from semiseg.methods import list_methods
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
@@ -59,7 +60,11 @@ def test_data_check_split_and_methods(capsys, tmp_path: Path, tiny_dataset: Path
     split = json.loads((tmp_path / "s.json").read_text())
     assert code == 0 and len(split["labeled"]) == 2
     code, out, _ = run(["methods"], capsys)
-    assert code == 0 and "== mean_teacher" in out and "Deviations" in out
+    assert code == 0
+    sections = out.split("== ")[1:]
+    assert sorted(s.split("\n")[0] for s in sections) == list_methods()
+    for section in sections:  # every method names its paper's code and its deviations
+        assert "Deviations" in section and ("et al." in section or "SSL4MIS" in section)
 
 
 def test_train_evaluate_predict(capsys, tmp_path: Path, tiny_dataset: Path) -> None:
