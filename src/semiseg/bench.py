@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Any
 import torch
 
 from semiseg.config import RunConfig
+from semiseg.engine.runtime import peak_cuda_gib, peak_rss_gib
 from semiseg.engine.trainer import build_trainer
 
 
@@ -39,9 +39,8 @@ def measure_speed(config: RunConfig, steps: int = 20, warmup: int = 5) -> dict[s
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
     median = statistics.median(times)
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     out = {"method": config.method.name, "median_s_per_it": median, "it_per_s": 1 / median,
-           "steps": steps, "peak_rss_gib": peak_rss}
+           "steps": steps, "peak_rss_gib": peak_rss_gib()}
     if cuda:
-        out["peak_cuda_gib"] = torch.cuda.max_memory_allocated() / 2**30
+        out["peak_cuda_gib"] = peak_cuda_gib()
     return out

@@ -1,6 +1,8 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
+from semiseg.errors import ConfigError
 from semiseg.losses import supervised_loss
 from tests.methods.contract import MethodContract, tiny_batch
 
@@ -33,5 +35,13 @@ class TestCrossPseudoSupervision(MethodContract):
         try:
             method = self.make(2)
             assert method.nets[1].encoder[0][0].bias.abs().sum() == 0
+        finally:
+            type(self).params = {}
+
+    def test_unknown_init_scheme_names_the_key(self) -> None:
+        type(self).params = {"init_second": "bogus"}
+        try:
+            with pytest.raises(ConfigError, match=r"method\.params\.init_second: .*valid: default"):
+                self.make(2)
         finally:
             type(self).params = {}

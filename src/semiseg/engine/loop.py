@@ -34,6 +34,7 @@ from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.data import RunData
 from semiseg.engine.distributed import DistInfo, all_reduce_mean, all_reduce_sum, shutdown
 from semiseg.engine.logging import RunLogger
+from semiseg.engine.runtime import peak_cuda_gib, peak_rss_gib
 from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
 from semiseg.errors import SemisegError
 from semiseg.evaluation import evaluate_network, validation_dice
@@ -199,15 +200,6 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     return result
 
 
-def peak_memory_gib(device: torch.device) -> float:
-    """Peak memory of this process so far: CUDA allocations on a GPU, else resident RAM."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**30
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
-
-
 def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.device,
                amp: torch.dtype | None, wall: float, step_times: list[float],
                info: DistInfo | None = None) -> dict[str, Any]:
@@ -235,7 +227,8 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
         "val": summary["mean"], "val_per_class": summary["per_class"],
         "distance_units": rows[0]["units"] if rows else "voxel",
         "wall_seconds": wall, "median_seconds_per_iteration": median_step,
-        "peak_memory_gib": peak_memory_gib(device),
+        "peak_memory_gib": (peak_cuda_gib(device) if device.type == "cuda"
+                            else peak_rss_gib()),
         "device": str(device), "processes": info.world_size if info else 1, "amp": str(amp),
         "provenance": provenance(),
         "paths": {"run": str(run_dir), "metrics": str(eval_dir / "val_metrics.csv"),

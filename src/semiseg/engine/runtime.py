@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import resource
 
 import numpy as np
 import torch
@@ -57,3 +58,13 @@ def configure_threads(num_threads: int) -> None:
     """Set torch's intra-op threads when asked (0 keeps torch's choice)."""
     if num_threads > 0:
         torch.set_num_threads(num_threads)
+
+
+def peak_rss_gib() -> float:
+    """Peak resident memory of this process so far (GiB; ``ru_maxrss`` is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def peak_cuda_gib(device: torch.device | None = None) -> float:
+    """Peak CUDA memory allocated by this process on ``device`` since the last reset (GiB)."""
+    return torch.cuda.max_memory_allocated(device) / 2**30

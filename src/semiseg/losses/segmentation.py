@@ -57,7 +57,7 @@ def region_supervised_loss(logits: Tensor, target_out: Tensor, target_in: Tensor
     Args:
         logits: ``[B, K, *S]``.
         target_out, target_in: ``[B, *S]`` int64.
-        mask: ``[*S]`` or ``[B, *S]``, 1 inside the pasted box.
+        mask: ``[1, *S]`` (one box for the batch) or ``[B, *S]``, 1 inside the pasted box.
 
     Returns:
         ``(dice, ce)``, both weighted sums over the two regions.

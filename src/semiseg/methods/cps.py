@@ -22,7 +22,6 @@ from semiseg.errors import ConfigError
 from semiseg.losses import supervised_loss
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, SemiSupervisedMethod, StepOutput
 from semiseg.nets import initialize
-from semiseg.nets.init import SCHEMES
 from semiseg.ssl import ramped_weight
 
 
@@ -42,12 +41,13 @@ class CrossPseudoSupervision(SemiSupervisedMethod):
 
     def __init__(self, config: Config, net: NetSpec) -> None:
         super().__init__(config, net)
+        nets = []
         for key in ("init_first", "init_second"):
-            if getattr(config, key) not in SCHEMES:
-                raise ConfigError(f"method.params.{key}: {getattr(config, key)!r} is not one "
-                                  f"of {SCHEMES}")
-        self.nets = nn.ModuleList([initialize(net.build(), config.init_first),
-                                   initialize(net.build(), config.init_second)])
+            try:
+                nets.append(initialize(net.build(), getattr(config, key)))
+            except ValueError as e:
+                raise ConfigError(f"method.params.{key}: {e}") from None
+        self.nets = nn.ModuleList(nets)
 
     def pseudo_weight(self, progress: Progress) -> float:
         """Weight of the cross pseudo-supervision terms."""

@@ -61,17 +61,19 @@ class MeanTeacher(SemiSupervisedMethod):
         return ramped_weight(progress.fraction, cfg.consistency, cfg.rampup_fraction,
                              cfg.warmup_fraction)
 
+    def add_noise(self, x: torch.Tensor) -> torch.Tensor:
+        """The teacher's input: ``x + clamp(N(0, noise_std), ±noise_clip)``."""
+        cfg = self.config
+        return x + (torch.randn_like(x) * cfg.noise_std).clamp(-cfg.noise_clip, cfg.noise_clip)
+
     def training_step(self, batch: SemiBatch, progress: Progress) -> StepOutput:
         """Supervised loss on ``x_l`` + weighted consistency on ``x_u``."""
         n_l = batch.x_l.shape[0]
         logits = self.student(torch.cat([batch.x_l, batch.x_u]))
         loss_sup = supervised_loss(logits[:n_l], batch.y_l)
         weight = self.consistency_weight(progress)
-        cfg = self.config
         with torch.no_grad():
-            noise = (torch.randn_like(batch.x_u) * cfg.noise_std).clamp(-cfg.noise_clip,
-                                                                         cfg.noise_clip)
-            prob_teacher = self.teacher(batch.x_u + noise).float().softmax(1)
+            prob_teacher = self.teacher(self.add_noise(batch.x_u)).float().softmax(1)
         loss_cons = softmax_mse(logits[n_l:], prob_teacher)
         loss = loss_sup + weight * loss_cons
         return StepOutput(loss, {"loss_sup": loss_sup.detach(), "loss_cons": loss_cons.detach(),

@@ -54,10 +54,6 @@ class UncertaintyAwareMeanTeacher(MeanTeacher):
         classes = net.num_classes if config.entropy_reference == "num_classes" else 2
         self.max_entropy = math.log(classes)
 
-    def _noisy(self, x: torch.Tensor) -> torch.Tensor:
-        cfg = self.config
-        return x + (torch.randn_like(x) * cfg.noise_std).clamp(-cfg.noise_clip, cfg.noise_clip)
-
     def threshold(self, progress: Progress) -> float:
         """Entropy threshold (nats), ramped over the run."""
         cfg = self.config
@@ -71,9 +67,9 @@ class UncertaintyAwareMeanTeacher(MeanTeacher):
         logits = self.student(torch.cat([batch.x_l, batch.x_u]))
         loss_sup = supervised_loss(logits[:n_l], batch.y_l)
         with torch.no_grad():
-            prob_teacher = self.teacher(self._noisy(batch.x_u)).float().softmax(1)
+            prob_teacher = self.teacher(self.add_noise(batch.x_u)).float().softmax(1)
             repeated = batch.x_u.repeat(self.config.mc_passes, *[1] * (batch.x_u.ndim - 1))
-            prob_mc = self.teacher(self._noisy(repeated)).float().softmax(1)
+            prob_mc = self.teacher(self.add_noise(repeated)).float().softmax(1)
             prob_mean = prob_mc.view(self.config.mc_passes, n_u, *prob_mc.shape[1:]).mean(0)
             mask = (entropy(prob_mean) < self.threshold(progress)).float().unsqueeze(1)
         dist = (logits[n_l:].float().softmax(1) - prob_teacher) ** 2

@@ -50,14 +50,17 @@ class UniMatch(SemiSupervisedMethod):
         super().__init__(config, net)
         self.student = net.build()
 
-    def _strong(self, x_u: torch.Tensor, labels: torch.Tensor, conf: torch.Tensor
+    def _strong(self, x_u: torch.Tensor, labels: torch.Tensor, keep: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A strong view CutMixed with the rolled batch, and its mixed targets."""
+        """A strong view CutMixed with the rolled batch, and its mixed targets.
+
+        ``labels`` and the voxel mask ``keep`` (``[B, *S]``) are mixed like the images.
+        """
         box = cutmix_masks(x_u.shape[0], x_u.shape[2:], self.config.cutmix_p, device=x_u.device)
         strong = strong_intensity(x_u)
         mixed = mix(strong, strong.roll(1, dims=0), box)
         return (mixed, mix(labels, labels.roll(1, dims=0), box),
-                mix(conf, conf.roll(1, dims=0), box))
+                mix(keep, keep.roll(1, dims=0), box))
 
     def training_step(self, batch: SemiBatch, progress: Progress) -> StepOutput:
         """Supervised + two strong-view and one feature-perturbed unsupervised Dice terms."""
@@ -69,19 +72,19 @@ class UniMatch(SemiSupervisedMethod):
                                                                          strict=True)])
         logits_l, logits_w, logits_fp = logits[:n_l], logits[n_l:n_l + n_u], logits[n_l + n_u:]
         with torch.no_grad():
-            labels, conf, _ = confident_pseudo_labels(logits_w.float().softmax(1), 0.0)
-            views = [self._strong(batch.x_u, labels, conf) for _ in range(2)]
-        logits_s = self.student(torch.cat([v[0] for v in views])).float().softmax(1)
+            labels, _, keep = confident_pseudo_labels(logits_w.float().softmax(1),
+                                                      cfg.confidence)
+            views = [self._strong(batch.x_u, labels, keep) for _ in range(2)]
+        prob_s = self.student(torch.cat([v[0] for v in views])).float().softmax(1)
         loss_sup = supervised_loss(logits_l, batch.y_l)
-        loss_s = [dice_loss(prob, lab, weight=(c >= cfg.confidence).float())
-                  for prob, (_, lab, c) in zip(logits_s.chunk(2), views, strict=True)]
-        loss_fp = dice_loss(logits_fp.float().softmax(1), labels,
-                            weight=(conf >= cfg.confidence).float())
+        loss_s = [dice_loss(prob, lab, weight=k)
+                  for prob, (_, lab, k) in zip(prob_s.chunk(2), views, strict=True)]
+        loss_fp = dice_loss(logits_fp.float().softmax(1), labels, weight=keep)
         loss = (loss_sup + cfg.weight_strong * (loss_s[0] + loss_s[1])
                 + cfg.weight_fp * loss_fp) / 2
         return StepOutput(loss, {"loss_sup": loss_sup.detach(), "loss_s1": loss_s[0].detach(),
                                  "loss_s2": loss_s[1].detach(), "loss_fp": loss_fp.detach(),
-                                 "mask_ratio": (conf >= cfg.confidence).float().mean()})
+                                 "mask_ratio": keep.mean()})
 
     def predictor(self) -> nn.Module:
         """The network."""
