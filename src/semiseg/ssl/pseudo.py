@@ -100,13 +100,15 @@ def largest_component(mask: Tensor, backend: str = "auto") -> Tensor:
     return ((key == best) & (flat > 0)).reshape(mask.shape)
 
 
-def largest_component_per_class(labels: Tensor, num_classes: int) -> Tensor:
+def largest_component_per_class(labels: Tensor, num_classes: int, backend: str = "auto"
+                                ) -> Tensor:
     """BCP's pseudo-label clean-up: the largest component per sample and foreground class.
 
     Voxels of the other components become background (0).
 
     Args:
         labels: ``[B, *S]`` int64 in ``[0, num_classes)``.
+        backend: As for :func:`largest_component`.
 
     Returns:
         ``[B, *S]`` int64.
@@ -114,5 +116,5 @@ def largest_component_per_class(labels: Tensor, num_classes: int) -> Tensor:
     classes = torch.arange(1, num_classes, device=labels.device)
     shape = (1, -1) + (1,) * (labels.ndim - 1)
     masks = labels.unsqueeze(1) == classes.view(shape)  # [B, K-1, *S]
-    keep = largest_component(masks.flatten(0, 1)).view(masks.shape)
+    keep = largest_component(masks.flatten(0, 1), backend).view(masks.shape)
     return (keep * classes.view(shape)).sum(dim=1)
