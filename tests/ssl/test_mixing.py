@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from semiseg.ssl import box_mask, cutmix_masks, mix
+from semiseg.ssl import block_masks, box_mask, cutmix_masks, mix
 
 
 def test_box_mask_has_two_thirds_sides() -> None:
@@ -39,3 +39,31 @@ def test_mix_images_and_labels_follow_the_mask() -> None:
         mix(a, b[:1], mask)
     with pytest.raises(ValueError, match="fits neither"):
         mix(a, b, mask[0, 0])
+
+
+def test_block_masks_set_whole_blocks_half_of_them() -> None:
+    torch.manual_seed(0)
+    masks = block_masks(50, (16, 16), grid=4, ratio=0.5)
+    assert masks.shape == (50, 16, 16)
+    blocks = masks.reshape(50, 4, 4, 4, 4).permute(0, 1, 3, 2, 4).reshape(50, 16, 16)
+    per_block = blocks.mean(-1)  # each 4x4 block is all 0 or all 1
+    assert set(per_block.unique().tolist()) <= {0.0, 1.0}
+    assert (per_block.sum(1) == 8).all()  # exactly half of the 16 blocks, every sample
+    assert not torch.equal(masks[0], masks[1])  # drawn per sample
+    # every block is chosen about equally often
+    assert per_block.mean(0).min() > 0.3 and per_block.mean(0).max() < 0.7
+
+
+def test_block_masks_uneven_sizes_and_3d() -> None:
+    torch.manual_seed(0)
+    masks = block_masks(3, (10, 7), grid=4, ratio=0.25)
+    rows = [len(torch.unique_consecutive(masks[b].any(1).long())) for b in range(3)]
+    assert all(r >= 1 for r in rows)
+    # borders split 10 as 3/2/3/2 and 7 as 2/2/2/1: block sizes add up to the image
+    ids = torch.arange(10) * 4 // 10
+    assert torch.bincount(ids).tolist() == [3, 2, 3, 2]
+    assert (masks.flatten(1).sum(1) > 0).all()
+    volume = block_masks(2, (8, 8, 8), grid=2, ratio=0.5)
+    assert (volume.flatten(1).sum(1) == 4 * 64).all()  # 4 of 8 blocks of 4^3
+    with pytest.raises(ValueError, match="grid"):
+        block_masks(1, (3, 8), grid=4)

@@ -1,5 +1,6 @@
 """Losses shared by the methods."""
 
+from semiseg.losses.contrastive import outcome_contrastive_loss
 from semiseg.losses.segmentation import (
     dice_loss,
     masked_cross_entropy,
@@ -8,5 +9,5 @@ from semiseg.losses.segmentation import (
     supervised_loss,
 )
 
-__all__ = ["dice_loss", "masked_cross_entropy", "region_supervised_loss", "softmax_mse",
-           "supervised_loss"]
+__all__ = ["dice_loss", "masked_cross_entropy", "outcome_contrastive_loss",
+           "region_supervised_loss", "softmax_mse", "supervised_loss"]

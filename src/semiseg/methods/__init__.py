@@ -14,16 +14,23 @@ from semiseg.methods.base import (
     StepOutput,
 )
 from semiseg.methods.bcp import BidirectionalCopyPaste
+from semiseg.methods.c3s3 import ComplementaryCompetition
+from semiseg.methods.cad import ConfidenceAwareDisplacement
 from semiseg.methods.cps import CrossPseudoSupervision
+from semiseg.methods.m3hl import MutualMaskMix
 from semiseg.methods.mean_teacher import MeanTeacher
+from semiseg.methods.medl import MutualEvidential
 from semiseg.methods.supervised import Supervised
+from semiseg.methods.transmedseg import TransMedSeg
 from semiseg.methods.ua_mt import UncertaintyAwareMeanTeacher
 from semiseg.methods.unimatch import UniMatch
 from semiseg.registry import Registry
 
 METHODS: Registry[type[SemiSupervisedMethod]] = Registry("method")
 for _cls in (Supervised, MeanTeacher, UncertaintyAwareMeanTeacher, CrossPseudoSupervision,
-             UniMatch, BidirectionalCopyPaste, AdaptiveBidirectionalDisplacement):
+             UniMatch, BidirectionalCopyPaste, AdaptiveBidirectionalDisplacement, MutualMaskMix,
+             ConfidenceAwareDisplacement, ComplementaryCompetition, MutualEvidential,
+             TransMedSeg):
     METHODS.register(_cls.name)(_cls)
 
 

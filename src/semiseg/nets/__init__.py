@@ -11,11 +11,13 @@ from typing import Any
 from torch import nn
 
 from semiseg.nets.init import initialize
+from semiseg.nets.resunet import ResUNet
 from semiseg.nets.unet import UNet
 from semiseg.registry import Registry
 
 NETWORKS: Registry[type[nn.Module]] = Registry("network")
 NETWORKS.register("unet")(UNet)
+NETWORKS.register("resunet")(ResUNet)
 
 
 def create_network(name: str, spatial_dims: int, in_channels: int, num_classes: int,
@@ -30,4 +32,4 @@ def list_networks() -> list[str]:
     return NETWORKS.names()
 
 
-__all__ = ["NETWORKS", "UNet", "create_network", "initialize", "list_networks"]
+__all__ = ["NETWORKS", "ResUNet", "UNet", "create_network", "initialize", "list_networks"]

@@ -1,4 +1,6 @@
-"""Box masks and mixing for CutMix (UniMatch) and copy-paste (BCP), any spatial dimension.
+"""Box masks and mixing for CutMix (UniMatch), copy-paste (BCP) and block masks (M3HL).
+
+Any spatial dimension.
 
 A mask is a float tensor of 1s inside the pasted box and 0s elsewhere; ``mix(a, b, m)``
 takes ``b`` inside the box and ``a`` outside, for images ``[B, C, *S]`` and labels
@@ -64,6 +66,33 @@ def cutmix_masks(batch: int, spatial: tuple[int, ...] | torch.Size, p: float = 0
             index.append(slice(start, start + s))
         masks[tuple(index)] = 1.0
     return masks
+
+
+def block_masks(batch: int, spatial: tuple[int, ...] | torch.Size, grid: int = 4,
+                ratio: float = 0.5, device: torch.device | str = "cpu") -> Tensor:
+    """M3HL's masks: a ``grid`` per axis of blocks, a random ``ratio`` of them set, per sample.
+
+    Block borders split every axis as evenly as integers allow, so sizes need not be
+    divisible by ``grid``. Each sample sets exactly ``round(ratio * grid ** D)`` blocks,
+    drawn without replacement.
+
+    Returns:
+        ``[B, *S]`` float mask, 1 on the chosen blocks.
+    """
+    spatial = tuple(spatial)
+    if grid < 1 or any(grid > n for n in spatial):
+        raise ValueError(f"block grid {grid} does not fit the spatial size {spatial}")
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"block ratio must lie in [0, 1], got {ratio}")
+    blocks = grid ** len(spatial)
+    chosen = torch.rand(batch, blocks, device=device).argsort(1) < round(ratio * blocks)
+    block_id = torch.zeros(spatial, dtype=torch.long, device=device)
+    for axis, n in enumerate(spatial):
+        along = torch.arange(n, device=device) * grid // n  # block row of every voxel
+        shape = [1] * len(spatial)
+        shape[axis] = n
+        block_id = block_id * grid + along.view(shape)
+    return chosen[:, block_id].float()
 
 
 def mix(outside: Tensor, inside: Tensor, mask: Tensor) -> Tensor:
