@@ -10,6 +10,7 @@ import torch
 
 from semiseg.config import load_config
 from semiseg.data.synthetic import generate
+from semiseg.data.synthetic_heads import generate_heads
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SEMISEG_SHARED", REPO.parent / "shared")) / "datasets"
@@ -30,6 +31,13 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """6 phantom patients (12 cases) of 32x32x4: 2 val patients, 4 train patients."""
     return generate(tmp_path_factory.mktemp("data") / "phantom", num_patients=6, seed=3,
                     shape=(32, 32, 4), val_patients=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_heads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 synthetic fetal-head PNGs of 32x48 (4 val), with an HC18-style case table."""
+    return generate_heads(tmp_path_factory.mktemp("data") / "heads", num_cases=12, seed=3,
+                          shape=(32, 48), val_cases=4)
 
 
 def tiny_config(root: Path, *overrides: str):

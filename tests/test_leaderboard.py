@@ -83,3 +83,27 @@ def test_report_renders_in_headless_chromium(grid_out: Path, tmp_path: Path) -> 
     subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", url],
                    capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 20_000
+
+
+def test_percent_budgets_and_head_circumference_column(tiny_heads: Path, tmp_path: Path) -> None:
+    """HC18-style grid: budgets in % of train, the HC error reaches the leaderboard."""
+    tiny = [s if not s.startswith("data.patch_size") else "data.patch_size=[32, 48]"
+            for s in TINY]
+    grid = {"set": [f"data.root={tiny_heads}", *tiny], "methods": ["supervised", "ersr"],
+            "labeled": [25, 50], "budget": "percent", "seeds": [0], "out": "out"}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    out = run_grid(tmp_path / "grid.yaml")
+    rows = collect(out)
+    assert sorted((r["method"], r["labeled"], r["budget_unit"]) for r in rows) == [
+        ("ersr", 25, "%"), ("ersr", 50, "%"), ("supervised", 25, "%"), ("supervised", 50, "%")]
+    assert all(r["hc_abs_diff_mm"]["n"] == 1 and r["units"] == "mm" for r in rows)
+    split = json.loads((out / "ersr-l25-s0" / "split.json").read_text())
+    assert len(split["labeled"]) == 2  # 25 % of the 8 train cases
+    table = write_leaderboard(out)
+    text = (out / "leaderboard.md").read_text()
+    assert "HC error (mm)" in text and "| 25% |" in text
+    assert table is not None
+    bad = dict(grid, budget="fraction")
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    with pytest.raises(ConfigError, match="budget"):
+        run_grid(tmp_path / "bad.yaml")

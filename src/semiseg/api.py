@@ -27,7 +27,7 @@ def load_trained(run_dir: str | Path, checkpoint: str = "best",
     """Config, method with trained weights (on its device) and data set of a run folder."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
-    dataset = open_dataset(config.data.root)
+    dataset = open_dataset(config.data.root, config.data.case_table)
     state = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt")
     method = method_from_checkpoint(config, dataset, state, resolve_device(config.train.device))
     return config, method.eval(), dataset
@@ -76,7 +76,7 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
     root = data or config.data.root
     if not root:
         raise SemisegError("--pred needs --data ROOT (or a run folder)")
-    dataset = open_dataset(root)
+    dataset = open_dataset(root, config.data.case_table if root == config.data.root else "")
     present = [c for c in dataset.training_cases
                if (pred_dir / f"{c}{dataset.file_ending}").is_file()]
     ids = _case_ids(cases, run_dir, present if run_dir is None else dataset.training_cases)

@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="generate the synthetic data set, train, evaluate, show")
     p.add_argument("-o", "--out", default="runs/demo", help="output folder")
     p.add_argument("--method", default="mean_teacher")
+    p.add_argument("--dataset", default="auto", choices=["auto", "cardiac", "heads"],
+                   help="synthetic data: cardiac MRI phantom (3D, 4 classes) or fetal-head "
+                        "ultrasound (2D PNG, 1 class); auto: heads for methods that need "
+                        "one 2D elliptic structure (ersr), cardiac otherwise")
     _add_config_args(p)
 
     p = sub.add_parser("train", help="train a method (or resume a run)")
@@ -108,18 +112,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+HEADS_METHODS = ("ersr",)  # methods for one 2D elliptic structure
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     """Synthetic data -> train -> evaluate -> print where everything is."""
     from semiseg.config import load_config
     from semiseg.data.synthetic import generate
+    from semiseg.data.synthetic_heads import generate_heads
     from semiseg.engine.loop import train
 
+    kind = args.dataset
+    if kind == "auto":
+        kind = "heads" if args.method in HEADS_METHODS else "cardiac"
     out = Path(args.out)
-    data_dir = out / "data"
+    data_dir = out / ("data" if kind == "cardiac" else "data-heads")
     if not (data_dir / "dataset.json").is_file():
-        print(f"generating the synthetic cardiac phantom data set in {data_dir} ...")
-        generate(data_dir)
-    config = load_config([PRESETS / "demo.yaml", *args.config],
+        print(f"generating the synthetic {kind} data set in {data_dir} ...")
+        if kind == "cardiac":
+            generate(data_dir)
+        else:
+            generate_heads(data_dir, num_cases=48, shape=(96, 128), val_cases=12)
+    preset = PRESETS / ("demo.yaml" if kind == "cardiac" else "demo-heads.yaml")
+    config = load_config([preset, *args.config],
                          [f"data.root={data_dir}", f"method.name={args.method}", *args.overrides])
     result = train(config, out / config.method.name)
     _print_result(result)

@@ -66,6 +66,9 @@ class DataConfig:
             a foreground voxel.
         cache: Where the training samples live: "auto" (the device when it fits), "device"
             or "cpu".
+        case_table: CSV of per-case numbers (relative to ``root`` or absolute) with a
+            ``case`` column: ``pixel_size_mm`` gives files without spacing (PNG) their pixel
+            size; reference measures (``head_circumference_mm``) are scored at evaluation.
     """
 
     root: str = ""
@@ -82,6 +85,7 @@ class DataConfig:
     normalize: str = "zscore"
     foreground_oversample: float = 0.33
     cache: str = "auto"
+    case_table: str = ""
 
 
 @dataclass
@@ -170,7 +174,9 @@ class EvalConfig:
         use_spacing: Distances in mm when the image carries a spacing; else voxels.
         empty_distance: HD95/ASD when exactly one of prediction and truth is empty:
             "diagonal" (the image diagonal, the worst possible distance) or "nan"
-            (left out of means). Both empty: Dice 1, Jaccard 1, HD95 0, ASD 0.
+            (left out of means). Both empty: Dice 1, Jaccard 1, HD95 0, ASD 0. The same
+            policy covers a head circumference of an empty prediction ("diagonal": 0 mm,
+            the error is the whole reference).
         inference_batch: Slices (2D) or windows (3D) per forward pass.
         sw_overlap: Overlap of 3D sliding windows.
         save_predictions: Write the val predictions of the best model at the end of training.

@@ -15,6 +15,7 @@ from semiseg.data.io import read_image, write_label
 from semiseg.data.nnunet import Case, NnUNetDataset
 from semiseg.errors import DataError
 from semiseg.inference import predict_case
+from semiseg.metrics.ellipse import head_circumference
 from semiseg.metrics.report import case_metrics, summarize
 
 
@@ -53,17 +54,40 @@ def evaluate_predictions(preds: list[np.ndarray], cases: list[Case], class_names
     """Per-case per-class rows (Dice, Jaccard, HD95, ASD, ASSD) and their summary.
 
     Distances are in mm when the case's geometry knows its spacing and
-    ``eval.use_spacing`` is on; otherwise in voxels (the SSL4MIS convention).
+    ``eval.use_spacing`` is on; otherwise in voxels (the SSL4MIS convention). A 2D case
+    with a reference ``head_circumference_mm`` in the case table also gets the head
+    circumference of its predicted foreground (ellipse fit, mm) and the absolute
+    difference to the reference, as the HC18 challenge scores it.
     """
     rows: list[dict[str, Any]] = []
     for pred, case in zip(preds, cases, strict=True):
         geo = case.geometry
         use_mm = config.eval.use_spacing and geo.spacing_known
         spacing = geo.spacing if use_mm else None
+        extra = (head_circumference_row(pred, case, config.eval.empty_distance) if use_mm
+                 else {})
         for row in case_metrics(pred, case.label, class_names, spacing,
                                 empty_distance=config.eval.empty_distance):
-            rows.append({"case": case.case_id, **row, "units": "mm" if use_mm else "voxel"})
+            rows.append({"case": case.case_id, **row, **extra,
+                         "units": "mm" if use_mm else "voxel"})
     return rows, summarize(rows)
+
+
+def head_circumference_row(pred: np.ndarray, case: Case, empty: str = "diagonal"
+                           ) -> dict[str, float]:
+    """``hc_mm``, ``hc_ref_mm``, ``hc_abs_diff_mm`` of a 2D case with a reference HC, else {}.
+
+    A prediction without any head (or without a fittable one) measures 0 mm, so its
+    error is the whole reference, unless ``empty`` is "nan" (then left out of means),
+    the same policy as for distances (``eval.empty_distance``).
+    """
+    reference = case.info.get("head_circumference_mm")
+    if reference is None or pred.ndim != 2:
+        return {}
+    hc = head_circumference(pred > 0, case.geometry.spacing)
+    if np.isnan(hc) and empty != "nan":
+        hc = 0.0
+    return {"hc_mm": hc, "hc_ref_mm": reference, "hc_abs_diff_mm": abs(hc - reference)}
 
 
 def evaluate_network(net: nn.Module, cases: list[Case], class_names: list[str],

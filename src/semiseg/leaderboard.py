@@ -5,7 +5,8 @@ A grid file::
     configs: [configs/acdc/dev.yaml]     # run configs, relative to the grid file
     set: [train.iterations=500]           # overrides for every run
     methods: [supervised, mean_teacher]
-    labeled: [3, 7]
+    labeled: [3, 7]                       # labeled patients (or percent, see budget)
+    budget: patients                      # "patients" (data.num_labeled) or "percent"
     seeds: [0, 1]
     out: ../bench_out/acdc-dev            # relative to the grid file
 
@@ -31,6 +32,7 @@ from semiseg.config import from_dict, load_config, read_yaml
 from semiseg.errors import ConfigError
 
 METRICS = ("dice", "jaccard", "hd95", "asd")
+OPTIONAL_METRICS = ("hc_abs_diff_mm",)  # in the table when every run reports them
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Grid:
     out: str
     configs: list[str] = field(default_factory=list)
     set: list[str] = field(default_factory=list)
+    budget: str = "patients"
 
 
 def read_grid(path: str | Path) -> tuple[Grid, Path]:
@@ -53,6 +56,8 @@ def read_grid(path: str | Path) -> tuple[Grid, Path]:
         load_config(None, [f"method.name={method}"])
     if not grid.methods or not grid.labeled or not grid.seeds:
         raise ConfigError(f"{path}: methods, labeled and seeds must not be empty")
+    if grid.budget not in ("patients", "percent"):
+        raise ConfigError(f"{path}: budget must be 'patients' or 'percent', got {grid.budget!r}")
     return grid, path.parent
 
 
@@ -89,11 +94,26 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
                 else:
                     config = load_config(configs, [*grid.set, *(overrides or []),
                                                    f"method.name={method}",
-                                                   f"data.num_labeled={labeled}",
+                                                   _budget_key(grid, labeled),
                                                    f"train.seed={seed}"])
                     print(f"training {run_dir}", flush=True)
                     train(config, run_dir)
     return out
+
+
+def _budget_key(grid: Grid, labeled: float) -> str:
+    """The override that sets a run's labeled budget."""
+    if grid.budget == "percent":
+        return f"data.labeled_percent={labeled}"
+    return f"data.num_labeled={labeled}"
+
+
+def _budget(config: dict[str, Any]) -> tuple[float, str]:
+    """A finished run's labeled budget and its unit ("patients" or "%")."""
+    percent = float(config["data"].get("labeled_percent", 0) or 0)
+    if percent > 0:
+        return (int(percent) if percent.is_integer() else percent), "%"
+    return int(config["data"]["num_labeled"]), "patients"
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -109,18 +129,21 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
     Each metric is the mean ± std over seeds of the run's val mean (itself the mean over
     cases of the per-case class mean); per-class means likewise.
     """
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, float, str], list[dict[str, Any]]] = defaultdict(list)
     for path in sorted(Path(out).glob("*/result.json")):
         result = json.loads(path.read_text())
         config = read_yaml(path.parent / "config.yaml")
-        groups[(result["method"], int(config["data"]["num_labeled"]))].append(result)
+        groups[(result["method"], *_budget(config))].append(result)
     rows = []
-    for (method, labeled), results in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        row: dict[str, Any] = {"method": method, "labeled": labeled,
+    for (method, labeled, unit), results in sorted(groups.items(),
+                                                   key=lambda kv: (kv[0][1], kv[0][0])):
+        row: dict[str, Any] = {"method": method, "labeled": labeled, "budget_unit": unit,
                                "seeds": sorted(r["seed"] for r in results),
                                "iterations": results[0]["iterations"],
                                "units": results[0].get("distance_units", "voxel")}
-        for m in METRICS:
+        metrics = [*METRICS, *(m for m in OPTIONAL_METRICS
+                               if all(m in r["val"] for r in results))]
+        for m in metrics:
             row[m] = _stats([r["val"][m]["mean"] for r in results])
         classes = list(results[0]["val_per_class"])
         row["per_class"] = {c: {m: _stats([r["val_per_class"][c][m]["mean"] for r in results])
@@ -142,12 +165,16 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The leaderboard as a Markdown table (Dice/Jaccard in %, distances in their units)."""
     units = rows[0]["units"] if rows else "voxel"
     classes = list(rows[0]["per_class"]) if rows else []
+    hc = bool(rows) and all("hc_abs_diff_mm" in r for r in rows)
     head = (["method", "labeled", "seeds", "Dice %", "Jaccard %", f"HD95 ({units})",
-             f"ASD ({units})"] + [f"Dice {c}" for c in classes] + ["minutes/run", "peak GiB"])
+             f"ASD ({units})"] + (["HC error (mm)"] if hc else [])
+            + [f"Dice {c}" for c in classes] + ["minutes/run", "peak GiB"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r["method"], str(r["labeled"]), ",".join(map(str, r["seeds"])),
+        budget = f"{r['labeled']}%" if r.get("budget_unit") == "%" else str(r["labeled"])
+        cells = [r["method"], budget, ",".join(map(str, r["seeds"])),
                  _fmt(r["dice"], 100), _fmt(r["jaccard"], 100), _fmt(r["hd95"]), _fmt(r["asd"])]
+        cells += [_fmt(r["hc_abs_diff_mm"])] if hc else []
         cells += [_fmt(r["per_class"][c]["dice"], 100) for c in classes]
         cells += [_fmt(r["wall_minutes"], digits=1), _fmt(r["peak_memory_gib"], digits=2)]
         lines.append("| " + " | ".join(cells) + " |")
@@ -160,7 +187,7 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     for r in rows:
         item: dict[str, Any] = {"method": r["method"], "labeled": r["labeled"],
                                 "seeds": " ".join(map(str, r["seeds"])), "units": r["units"]}
-        for m in METRICS:
+        for m in (*METRICS, *(m for m in OPTIONAL_METRICS if m in r)):
             item[f"{m}_mean"], item[f"{m}_std"] = r[m]["mean"], r[m]["std"]
         for c, stats in r["per_class"].items():
             for m in METRICS:
@@ -189,7 +216,8 @@ def plot_dice_vs_budget(rows: list[dict[str, Any]], path: Path) -> Path:
         e = np.array([100 * r["dice"]["std"] for r in mine])
         ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=method)
     ax.set_xticks(sorted({r["labeled"] for r in rows}))
-    ax.set_xlabel("labeled patients")
+    percent = any(r.get("budget_unit") == "%" for r in rows)
+    ax.set_xlabel("labeled share of train (%)" if percent else "labeled patients")
     ax.set_ylabel("val Dice % (mean over classes)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -1,6 +1,7 @@
 """The contract every method passes: subclass ``MethodContract``, set ``method_name``.
 
-Checks: finite loss in 2D and 3D on tiny inputs; the unlabeled term reaches the student
+Checks: finite loss in 2D and 3D on tiny inputs (a method limited to some dimensions
+refuses the others with a configuration error); the unlabeled term reaches the student
 (gradient flows to ``x_u``); teachers get no gradients; the optimizer groups hold every
 trainable parameter and no teacher's; a state-dict round trip reproduces the predictor;
 the same seed gives the same loss.
@@ -13,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 import torch
 
+from semiseg.errors import ConfigError
 from semiseg.methods import METHODS, NetSpec, Progress, SemiBatch, create_method
 
 
@@ -59,6 +61,10 @@ class MethodContract:
 
     @pytest.mark.parametrize("spatial_dims", [2, 3])
     def test_finite_loss(self, spatial_dims: int) -> None:
+        if spatial_dims not in METHODS.get(self.method_name).supported_dims:
+            with pytest.raises(ConfigError, match=r"method\.name"):  # a clear config error
+                self.make(spatial_dims)
+            return
         method = self.make(spatial_dims)
         out = self.step(method, tiny_batch(spatial_dims, num_classes=self.num_classes))
         assert out.loss.ndim == 0 and torch.isfinite(out.loss)

@@ -6,9 +6,10 @@ comes from here; nothing about a particular data set is written in code.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,15 @@ class Case:
         image: float32 ``[C, *S]`` (``S`` = (x, y, z) for NIfTI, (H, W) for PNG).
         label: uint8 ``[*S]`` or None for unlabeled / test cases.
         geometry: Geometry of the first channel file, used to write predictions.
+        info: The case's row of the data set's case table (numbers by column name, e.g.
+            ``pixel_size_mm``, ``head_circumference_mm``); empty without one.
     """
 
     case_id: str
     image: np.ndarray
     label: np.ndarray | None
     geometry: Geometry
+    info: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class NnUNetDataset:
         training_cases: Case ids in imagesTr, sorted.
         test_cases: Case ids in imagesTs, sorted.
         meta: The whole dataset.json.
+        case_info: Per-case numbers from a case table (see :func:`read_case_table`).
     """
 
     root: Path
@@ -59,6 +64,7 @@ class NnUNetDataset:
     training_cases: list[str]
     test_cases: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    case_info: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -128,8 +134,13 @@ class NnUNetDataset:
         if image.ndim - 1 not in (2, 3):
             raise DataError(f"{self.image_paths(case_id, folder)[0]}: {image.ndim - 1}D image, "
                             "expected 2D or 3D")
+        info = self.case_info.get(case_id, {})
+        if "pixel_size_mm" in info and not geometry.spacing_known:
+            # the file carries no spacing (PNG): the case table's isotropic pixel size
+            geometry = replace(geometry, spacing=(info["pixel_size_mm"],) * (image.ndim - 1),
+                               spacing_known=True)
         label = self._load_label(case_id, image.shape[1:], geometry) if with_label else None
-        return Case(case_id=case_id, image=image, label=label, geometry=geometry)
+        return Case(case_id=case_id, image=image, label=label, geometry=geometry, info=info)
 
     def _load_label(self, case_id: str, shape: tuple[int, ...], geometry: Geometry) -> np.ndarray:
         path = self.label_path(case_id)
@@ -279,14 +290,66 @@ def scan_dataset(root: str | Path) -> tuple[NnUNetDataset, list[str]]:
     return dataset, problems
 
 
-def open_dataset(root: str | Path) -> NnUNetDataset:
-    """Open a data set, failing on the first structural problem (files, names, json)."""
+def open_dataset(root: str | Path, case_table: str = "") -> NnUNetDataset:
+    """Open a data set, failing on the first structural problem (files, names, json).
+
+    Args:
+        root: Data set folder.
+        case_table: Optional CSV of per-case numbers (relative to ``root`` or absolute),
+            see :func:`read_case_table`; empty: the one ``dataset.json`` names under
+            ``case_table``, if any.
+    """
     dataset, problems = scan_dataset(root)
     if problems:
         extra = (f" (and {len(problems) - 1} more; run `semiseg data check`)"
                  if len(problems) > 1 else "")
         raise DataError(problems[0] + extra)
+    case_table = case_table or str(dataset.meta.get("case_table", ""))
+    if case_table:
+        path = Path(case_table)
+        dataset.case_info = read_case_table(path if path.is_absolute() else dataset.root / path)
     return dataset
+
+
+def read_case_table(path: Path) -> dict[str, dict[str, float]]:
+    """Per-case numbers from a CSV with a ``case`` column (e.g. HC18's pixel sizes).
+
+    Every other column whose values all parse as numbers is kept (empty cells are
+    left out of that case's row). ``pixel_size_mm`` becomes the spacing of files that
+    carry none; reference measures such as ``head_circumference_mm`` are compared with
+    the predictions' by the evaluation.
+
+    Raises:
+        DataError: missing or unreadable file, no ``case`` column, a case listed twice,
+            or a non-positive ``pixel_size_mm``; the message names the file.
+    """
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the case table ({e.strerror})") from None
+    if not rows or "case" not in rows[0]:
+        raise DataError(f"{path}: case table needs a header with a 'case' column")
+    numeric = []
+    for column in rows[0]:
+        if column == "case":
+            continue
+        try:
+            [float(r[column]) for r in rows if r[column] not in ("", None)]
+        except (TypeError, ValueError):
+            continue  # a text column (e.g. file names)
+        numeric.append(column)
+    table: dict[str, dict[str, float]] = {}
+    for line, row in enumerate(rows, start=2):
+        case = row["case"]
+        if case in table:
+            raise DataError(f"{path}:{line}: case {case!r} is listed twice")
+        values = {c: float(row[c]) for c in numeric if row[c] not in ("", None)}
+        pixel = values.get("pixel_size_mm", 1.0)
+        if not (np.isfinite(pixel) and pixel > 0):
+            raise DataError(f"{path}:{line}: pixel_size_mm must be a positive number")
+        table[case] = values
+    return table
 
 
 def check_dataset(root: str | Path, load: bool = True) -> list[str]:

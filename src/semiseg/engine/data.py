@@ -101,7 +101,7 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
     cfg = config.data
     if not cfg.root:
         raise ConfigError("config key 'data.root': no data set given (an nnU-Net raw folder)")
-    dataset = open_dataset(Path(cfg.root))
+    dataset = open_dataset(Path(cfg.root), cfg.case_table)
     if dataset.is_2d_images and cfg.spatial_dims == 3:
         raise ConfigError(f"config key 'data.spatial_dims': 3 but {cfg.root} holds 2D images")
     if split is None:

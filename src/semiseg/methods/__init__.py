@@ -17,6 +17,7 @@ from semiseg.methods.bcp import BidirectionalCopyPaste
 from semiseg.methods.c3s3 import ComplementaryCompetition
 from semiseg.methods.cad import ConfidenceAwareDisplacement
 from semiseg.methods.cps import CrossPseudoSupervision
+from semiseg.methods.ersr import EllipseRefinedSelfTraining
 from semiseg.methods.m3hl import MutualMaskMix
 from semiseg.methods.mean_teacher import MeanTeacher
 from semiseg.methods.medl import MutualEvidential
@@ -30,7 +31,7 @@ METHODS: Registry[type[SemiSupervisedMethod]] = Registry("method")
 for _cls in (Supervised, MeanTeacher, UncertaintyAwareMeanTeacher, CrossPseudoSupervision,
              UniMatch, BidirectionalCopyPaste, AdaptiveBidirectionalDisplacement, MutualMaskMix,
              ConfidenceAwareDisplacement, ComplementaryCompetition, MutualEvidential,
-             TransMedSeg):
+             TransMedSeg, EllipseRefinedSelfTraining):
     METHODS.register(_cls.name)(_cls)
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
+from semiseg.errors import ConfigError
 from semiseg.nets import create_network
 
 
@@ -87,6 +88,8 @@ class SemiSupervisedMethod(nn.Module, ABC):
             batch with labeled samples and passes an empty ``x_u``.
         find_unused_parameters: True when some trainable parameters get no gradient in
             some steps (DDP must then look for them).
+        supported_dims: Spatial dimensions the method works in (e.g. 2 only for a
+            method built on 2D shape priors); others are a configuration error.
     """
 
     name: ClassVar[str]
@@ -94,9 +97,14 @@ class SemiSupervisedMethod(nn.Module, ABC):
     phases: ClassVar[tuple[str, ...]] = ("train",)
     uses_unlabeled: ClassVar[bool] = True
     find_unused_parameters: ClassVar[bool] = False  # DDP: some networks idle in some steps
+    supported_dims: ClassVar[tuple[int, ...]] = (2, 3)
 
     def __init__(self, config: Any, net: NetSpec) -> None:
         super().__init__()
+        if net.spatial_dims not in self.supported_dims:
+            dims = " or ".join(f"{d}D" for d in self.supported_dims)
+            raise ConfigError(f"config key 'method.name': {self.name} works on {dims} data "
+                              f"only, this run is {net.spatial_dims}D (data.spatial_dims)")
         self.config = config
         self.net_spec = net
 

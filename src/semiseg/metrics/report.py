@@ -15,6 +15,8 @@ from semiseg.metrics.distance import surface_metrics
 from semiseg.metrics.overlap import dice, jaccard
 
 METRICS = ("dice", "jaccard", "hd95", "asd")
+# summarised too when the rows carry them (e.g. HC18's head circumference error)
+OPTIONAL_METRICS = ("hc_abs_diff_mm",)
 
 
 def case_metrics(pred: np.ndarray, truth: np.ndarray, class_names: Sequence[str],
@@ -48,16 +50,20 @@ def case_metrics(pred: np.ndarray, truth: np.ndarray, class_names: Sequence[str]
     return rows
 
 
-def summarize(rows: list[dict[str, Any]], metrics: Sequence[str] = METRICS) -> dict[str, Any]:
+def summarize(rows: list[dict[str, Any]], metrics: Sequence[str] | None = None
+              ) -> dict[str, Any]:
     """Mean ± std over cases per class, and of the per-case class means.
 
     Args:
         rows: Rows with keys ``case``, ``class`` and the metric names.
+        metrics: Which; default :data:`METRICS` plus the optional ones the rows carry.
 
     Returns:
         ``{"per_class": {cls: {metric: {"mean", "std", "n"}}}, "mean": {metric: {...}}}``;
         NaN values (policy "nan") are left out and counted in ``n``.
     """
+    if metrics is None:
+        metrics = [*METRICS, *(m for m in OPTIONAL_METRICS if any(m in r for r in rows))]
     classes = list(dict.fromkeys(r["class"] for r in rows))
     out: dict[str, Any] = {"per_class": {}, "mean": {}}
     for cls in classes:
@@ -124,8 +130,12 @@ def _nan_to_none(data: Any) -> Any:
     return data
 
 
-def format_summary(summary: dict[str, Any], metrics: Sequence[str] = METRICS) -> str:
-    """A small text table: rows = classes + mean, columns = metrics (mean ± std)."""
+def format_summary(summary: dict[str, Any], metrics: Sequence[str] | None = None) -> str:
+    """A small text table: rows = classes + mean, columns = metrics (mean ± std).
+
+    ``metrics`` defaults to those of the summary.
+    """
+    metrics = list(summary["mean"]) if metrics is None else metrics
     header = f"{'class':<14}" + "".join(f"{m:>20}" for m in metrics)
     lines = [header]
     scale = {"dice": 100.0, "jaccard": 100.0}
