@@ -4,10 +4,10 @@ Each phantom "patient" has two frames, end-diastole (``frame01``) and end-systol
 (``frame02``), as short-axis stacks ``(H, W, slices)`` with slices from base to apex:
 
 * LV blood pool (label 3): an ellipsoid cavity with a wobbly outline (random low-order
-  Fourier radius perturbation), narrowing towards the apex; at ES its radius shrinks
-  (ejection fraction drawn in 45-70 %),
+  Fourier radius perturbation), narrowing towards the apex; at ES every slice's cavity area
+  shrinks by the ejection fraction (drawn in 45-70 %), and the RV's with it,
 * myocardium (label 2): a ring around the LV whose thickness varies around the
-  circumference and grows at ES,
+  circumference; at ES it thickens and keeps its area (the mass is conserved),
 * RV blood pool (label 1): a crescent hugging the septum, absent near the apex,
 * surroundings: body, lungs, chest wall fat, all with different intensities;
   a multiplicative smooth bias field (intensity inhomogeneity), partial-volume blur and
@@ -69,9 +69,10 @@ def make_patient(rng: np.random.Generator, shape: tuple[int, int, int] = (96, 96
     bias = _bias_field(shape, rng)
     frames = []
     for phase in ("ED", "ES"):
-        # ES: cavity volume scaled by (1 - EF) -> radius by its cube root in-plane/length
-        r_scale = 1.0 if phase == "ED" else (1 - ejection) ** (1 / 3)
-        w_scale = 1.0 if phase == "ED" else 1.35
+        # ES: every slice's cavity area scaled by (1 - EF), so the volume is too (the
+        # slices stay): radii by its square root; the myocardial ring keeps its area
+        # (mass is conserved), so the wall thickens
+        r_scale = 1.0 if phase == "ED" else (1 - ejection) ** 0.5
         image = np.zeros(shape, dtype=float)
         label = np.zeros(shape, dtype=np.uint8)
         for z in range(depth):
@@ -83,8 +84,10 @@ def make_patient(rng: np.random.Generator, shape: tuple[int, int, int] = (96, 96
             rot_x = np.sin(angle) * dy + np.cos(angle) * dx
             radius = np.hypot(rot_y / 1.1, rot_x)
             theta = np.arctan2(rot_y, rot_x)
-            lv_r = lv_radius * taper * r_scale * _wobble(theta, zr, 0.12)
-            myo_r = lv_r + wall * w_scale * _wobble(theta, zr, 0.25)
+            lv_ed = lv_radius * taper * _wobble(theta, zr, 0.12)
+            myo_ed = lv_ed + wall * _wobble(theta, zr, 0.25)
+            lv_r = lv_ed * r_scale
+            myo_r = np.sqrt(lv_r**2 + myo_ed**2 - lv_ed**2)
             lv = radius < lv_r
             myo = (radius < myo_r) & ~lv
             rv = np.zeros_like(lv)
@@ -92,7 +95,7 @@ def make_patient(rng: np.random.Generator, shape: tuple[int, int, int] = (96, 96
                 rv_c = rot_x + (lv_radius + wall) * 1.25
                 rv_rad = np.hypot(rot_y / (rv_scale * 1.25), rv_c / rv_scale)
                 rv_r = lv_radius * taper * r_scale * 1.05 * _wobble(theta, zr, 0.1)
-                rv = (rv_rad < rv_r) & (radius > myo_r + 1.0)
+                rv = (rv_rad < rv_r) & (radius > np.maximum(myo_r, myo_ed) + 1.0)
             body = ((yy - h / 2) / body_axes[0]) ** 2 + ((xx - w / 2) / body_axes[1]) ** 2 < 1
             fat = body & ~(((yy - h / 2) / (body_axes[0] - 3)) ** 2
                            + ((xx - w / 2) / (body_axes[1] - 3)) ** 2 < 1)
