@@ -69,6 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
 
+    p = sub.add_parser("qc", help="predicted quality and clinical read-outs per case, "
+                                  "suspect cases flagged (needs a semiqc run)")
+    p.add_argument("run", help="a trained semiqc run folder (its quality network)")
+    p.add_argument("--pred", help="folder of predictions to judge (default: the run's own)")
+    p.add_argument("--cases", default="val", help="'val' (of the run's split) or a file of ids")
+    p.add_argument("--threshold", type=float, help="suspect below this predicted Dice "
+                                                   "(default: the run's qc_threshold)")
+    p.add_argument("--lv", default="LV", help="class name of the LV cavity")
+    p.add_argument("--rv", default="RV", help="class name of the RV cavity")
+    p.add_argument("--myo", default="Myo", help="class name of the LV myocardium")
+    p.add_argument("--ed-pattern", default=r"_frame01$", help="regex of ED case ids")
+    p.add_argument("--es-pattern", default=r"_frame02$", help="regex of ES case ids")
+    p.add_argument("-o", "--out", help="output folder (default RUN/qc)")
+
     data = sub.add_parser("data", help="check, import or split data sets").add_subparsers(
         dest="data_command", required=True)
     p = data.add_parser("check", help="list every problem of an nnU-Net data set")
@@ -204,6 +218,36 @@ def cmd_predict(args: argparse.Namespace) -> None:
     print(f"wrote {len(written)} predictions to {args.out}")
 
 
+def cmd_qc(args: argparse.Namespace) -> None:
+    """Quality control of a run's (or a folder's) segmentations."""
+    from semiseg.metrics.clinical import CardiacSpec
+    from semiseg.qc_report import quality_control
+
+    spec = CardiacSpec(lv=args.lv, rv=args.rv, myo=args.myo, ed_pattern=args.ed_pattern,
+                       es_pattern=args.es_pattern)
+    result = quality_control(args.run, args.pred, args.cases, args.out, args.threshold, spec)
+    summary = result["summary"]
+    print(f"{'case':<28}{'predicted Dice':>16}{'true Dice':>12}  suspect")
+    for row in result["cases"]:
+        true = f"{100 * row['true_dice']:>11.1f}%" if "true_dice" in row else f"{'':>12}"
+        print(f"{row['case']:<28}{100 * row['predicted_quality']:>15.1f}%{true}  "
+              f"{'yes' if row['suspect'] else ''}")
+    print(f"\n{summary['suspect']} of {summary['cases']} cases suspect (predicted Dice < "
+          f"{100 * summary['threshold']:.0f}%)")
+    if "spearman" in summary:
+        s = summary["spearman"]
+        print(f"Spearman rank correlation of predicted and true Dice: {s['rho']:.3f} "
+              f"(n = {s['n']}, p = {s['p']:.2g})")
+    for row in result["patients"]:
+        if row["suspect"]:
+            why = row["implausible"] or "a frame's predicted quality is low"
+            print(f"suspect patient {row['patient']}: LV EF {row['LV_EF']:.0f}%, "
+                  f"RV EF {row['RV_EF']:.0f}% ({why})")
+    print(f"\ntables: {result['out']}/qc_cases.csv"
+          + (f", {result['out']}/qc_patients.csv" if result["patients"] else "")
+          + f", {result['out']}/qc_summary.json")
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     """Check | import | split | synthetic."""
     if args.data_command == "check":
@@ -280,7 +324,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"demo": cmd_demo, "bench": cmd_bench, "train": cmd_train, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "data": cmd_data, "methods": cmd_methods}
+            "predict": cmd_predict, "qc": cmd_qc, "data": cmd_data, "methods": cmd_methods}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from semiseg.methods.ersr import EllipseRefinedSelfTraining
 from semiseg.methods.m3hl import MutualMaskMix
 from semiseg.methods.mean_teacher import MeanTeacher
 from semiseg.methods.medl import MutualEvidential
+from semiseg.methods.semiqc import QualityControlledSelfTraining, SelfTraining
 from semiseg.methods.supervised import Supervised
 from semiseg.methods.transmedseg import TransMedSeg
 from semiseg.methods.ua_mt import UncertaintyAwareMeanTeacher
@@ -31,7 +32,8 @@ METHODS: Registry[type[SemiSupervisedMethod]] = Registry("method")
 for _cls in (Supervised, MeanTeacher, UncertaintyAwareMeanTeacher, CrossPseudoSupervision,
              UniMatch, BidirectionalCopyPaste, AdaptiveBidirectionalDisplacement, MutualMaskMix,
              ConfidenceAwareDisplacement, ComplementaryCompetition, MutualEvidential,
-             TransMedSeg, EllipseRefinedSelfTraining):
+             TransMedSeg, EllipseRefinedSelfTraining, SelfTraining,
+             QualityControlledSelfTraining):
     METHODS.register(_cls.name)(_cls)
 
 
