@@ -35,7 +35,7 @@ def test_qc_needs_a_semiqc_run(tiny_dataset: Path, tmp_path: Path) -> None:
     run = tmp_path / "sup"
     train(tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=2",
                       "train.val_every=2", "train.checkpoint_every=2"), run)
-    with pytest.raises(SemisegError, match="method.name=semiqc"):
+    with pytest.raises(SemisegError, match=r"method\.name=semiqc"):
         quality_control(run)
 
 

@@ -22,6 +22,13 @@ class TestQualityControlledSelfTraining(MethodContract):
         method.on_phase_start("round2")
         for t, s in zip(method.teacher.parameters(), method.student.parameters(), strict=True):
             assert torch.equal(t, s)
+        with torch.no_grad():  # a resume inside round 2 calls it again: keep the teacher
+            for p in method.student.parameters():
+                p.add_(0.5)
+        method.on_phase_start("round2")
+        assert not torch.equal(next(method.teacher.parameters()),
+                               next(method.student.parameters()))
+        assert int(method.state_dict()["teacher_round"]) == 2
 
     def test_quality_control_gates_the_pseudo_labels(self) -> None:
         torch.manual_seed(0)

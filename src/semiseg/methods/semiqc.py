@@ -15,7 +15,8 @@ Deviations: Ruijsink et al. train their QC classifiers offline on clinical-measu
 features (volumes, EF, their plausibility and ED/ES consistency) and re-train the
 segmenter from scratch per round on whole scans; here QC is learned online from image +
 segmentation per training sample (2D slice or 3D patch) and rounds continue training
-the same network. The clinical plausibility checks act at inference instead
+the same network (the learning-rate schedule restarts with each round, as a re-training
+would). The clinical plausibility checks act at inference instead
 (``semiseg qc``). ``rounds`` 3, the supervised phase is 1/4 of the run.
 """
 
@@ -60,6 +61,9 @@ class SelfTraining(SemiSupervisedMethod):
         self.teacher = freeze(copy.deepcopy(self.student))
         self.qc = (QualityNet(net.spatial_dims, net.in_channels, net.num_classes)
                    if self.uses_qc else None)
+        # the round whose teacher is in place (persisted: a run resumed in the middle of
+        # a round must keep the teacher that round started with)
+        self.register_buffer("teacher_round", torch.tensor(0))
 
     def phase_steps(self, total_steps: int) -> dict[str, int]:
         """The supervised share, then equal rounds."""
@@ -73,8 +77,10 @@ class SelfTraining(SemiSupervisedMethod):
 
     def on_phase_start(self, phase: str) -> None:
         """Each round's teacher is the segmenter as it stands when the round begins."""
-        if phase != "supervised":
+        index = self.phases.index(phase)
+        if index > 0 and int(self.teacher_round) != index:
             self.teacher.load_state_dict(self.student.state_dict())
+            self.teacher_round.fill_(index)
 
     def accept(self, x_u: torch.Tensor, pseudo: torch.Tensor) -> torch.Tensor:
         """Which pseudo-labeled samples enter training: ``[B]`` bool (all, without QC)."""
