@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p)
     p.add_argument("-o", "--out", help="run folder (default runs/<name>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    p.add_argument("--init-from", metavar="CHECKPOINT",
+                   help="initialise the networks from a checkpoint (e.g. of semiseg pretrain)")
+
+    p = sub.add_parser("pretrain", help="meta-label contrastive pre-training (spcl_pretrain); "
+                                        "its checkpoint feeds `train --init-from`")
+    _add_config_args(p)
+    p.add_argument("-o", "--out", help="run folder (default runs/<name>-pretrain)")
 
     p = sub.add_parser("evaluate", help="evaluate a run's checkpoint or a prediction folder")
     p.add_argument("run", nargs="?", help="run folder")
@@ -185,13 +192,26 @@ def cmd_train(args: argparse.Namespace) -> None:
     else:
         if not args.config:
             raise SemisegError("semiseg train needs -c CONFIG.yaml (or --resume RUN_DIR)")
-        config = load_config(args.config, args.overrides)
+        extra = [f"train.init_from={args.init_from}"] if args.init_from else []
+        config = load_config(args.config, [*args.overrides, *extra])
         run_dir = Path(args.out or f"runs/{config.name}")
         if (run_dir / "checkpoints" / "last.pt").exists():
             raise SemisegError(f"{run_dir}: holds a run already; use --resume {run_dir} or "
                                "another -o folder")
         result = train(config, run_dir)
     _print_result(result)
+
+
+def cmd_pretrain(args: argparse.Namespace) -> None:
+    """`semiseg train` with the contrastive pre-training method (unless another is set)."""
+    if not any(o.startswith("method.name=") for o in args.overrides):
+        args.overrides = ["method.name=spcl_pretrain", *args.overrides]
+    args.resume, args.init_from = None, None
+    if args.out is None:
+        from semiseg.config import load_config
+
+        args.out = f"runs/{load_config(args.config, args.overrides).name}-pretrain"
+    cmd_train(args)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -323,7 +343,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         write_json(result, Path(args.json))
 
 
-COMMANDS = {"demo": cmd_demo, "bench": cmd_bench, "train": cmd_train, "evaluate": cmd_evaluate,
+COMMANDS = {"demo": cmd_demo, "bench": cmd_bench, "train": cmd_train, "pretrain": cmd_pretrain,
+            "evaluate": cmd_evaluate,
             "predict": cmd_predict, "qc": cmd_qc, "data": cmd_data, "methods": cmd_methods}
 
 

@@ -66,6 +66,8 @@ class DataConfig:
             a foreground voxel.
         cache: Where the training samples live: "auto" (the device when it fits), "device"
             or "cpu".
+        phase_patterns: Regexes over case ids naming acquisition phases in order (e.g.
+            ``["_frame01$", "_frame02$"]`` for ACDC's ED and ES), for phase meta-labels.
         case_table: CSV of per-case numbers (relative to ``root`` or absolute) with a
             ``case`` column: ``pixel_size_mm`` gives files without spacing (PNG) their pixel
             size; reference measures (``head_circumference_mm``) are scored at evaluation.
@@ -86,6 +88,7 @@ class DataConfig:
     foreground_oversample: float = 0.33
     cache: str = "auto"
     case_table: str = ""
+    phase_patterns: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -151,6 +154,8 @@ class TrainConfig:
         checkpoint_every: Write the resumable ``last.pt`` every this many steps.
         compile: Wrap the networks with ``torch.compile``.
         progress_bar: Show a progress bar (off in tests and non-interactive logs).
+        init_from: Checkpoint whose network initialises the method's networks of the same
+            architecture (e.g. a ``spcl_pretrain`` run's ``checkpoints/last.pt``).
     """
 
     iterations: int = 30000
@@ -164,6 +169,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     compile: bool = False
     progress_bar: bool = True
+    init_from: str = ""
 
 
 @dataclass

@@ -49,6 +49,10 @@ def test_checkpoints_load_with_weights_only(finished_run: Path) -> None:
 
 
 BINARY_ONLY = {"ersr"}
+# contrastive methods draw the unlabeled batch as volumes x 4 slice partitions (here 6
+# unlabeled slices: a whole volume and half of another, so positives exist)
+GROUPED = ("data.batch_size=8", "data.labeled_batch_size=2")
+EXTRA = {"spcl": GROUPED, "spcl_pretrain": GROUPED}
 
 
 @pytest.mark.parametrize("method", list_methods())
@@ -60,7 +64,7 @@ def test_every_method_trains_and_resumes_exactly(method: str, tiny_dataset: Path
     if method in BINARY_ONLY:  # methods for one elliptic structure train on the heads
         config = tiny_config(tiny_heads, f"method.name={method}", "data.patch_size=[32, 48]")
     else:
-        config = tiny_config(tiny_dataset, f"method.name={method}")
+        config = tiny_config(tiny_dataset, f"method.name={method}", *EXTRA.get(method, ()))
     straight = tmp_path / "straight"
     train(config, straight)
     interrupted = tmp_path / "interrupted"
@@ -115,3 +119,29 @@ def test_3d_patches_and_sliding_window(tiny_dataset: Path, tmp_path: Path) -> No
                          "train.val_every=2", "model.channels=[4, 8]", "model.dropout=[0, 0]")
     result = train(config, tmp_path / "run3d")
     assert result["iterations"] == 2 and 0 <= result["val"]["dice"]["mean"] <= 1
+
+
+def test_init_from_a_pretraining_checkpoint(tiny_dataset: Path, tmp_path: Path) -> None:
+    """A Mean Teacher run starts with the pre-trained encoder in student and teacher."""
+    from semiseg.engine.checkpoint import init_from_checkpoint
+    from semiseg.engine.trainer import build_trainer
+    from semiseg.errors import SemisegError
+
+    pre = tmp_path / "pre"
+    train(tiny_config(tiny_dataset, "method.name=spcl_pretrain", *GROUPED), pre)
+    weights = load_checkpoint(pre / "checkpoints" / "last.pt")["method"]
+    config = tiny_config(tiny_dataset, "method.name=mean_teacher",
+                         f"train.init_from={pre / 'checkpoints' / 'last.pt'}")
+    trainer = build_trainer(config)
+    for net in (trainer.method.student, trainer.method.teacher):
+        state = net.state_dict()
+        for key, value in state.items():
+            if key.startswith("head."):
+                continue
+            assert torch.equal(value.cpu(), weights[f"net.{key}"]), key
+    cps = build_trainer(tiny_config(tiny_dataset, "method.name=cps")).method
+    assert init_from_checkpoint(cps, pre / "checkpoints" / "last.pt") == 2  # both networks
+    wide = build_trainer(tiny_config(tiny_dataset, "method.name=supervised",
+                                     "model.channels=[8, 16, 32]")).method
+    with pytest.raises(SemisegError, match="no UNet of this run's shape"):
+        init_from_checkpoint(wide, pre / "checkpoints" / "last.pt")

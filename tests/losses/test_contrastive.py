@@ -26,3 +26,36 @@ def test_outcome_contrastive_loss_is_finite_on_large_batches() -> None:
     logits = torch.randn(4, 4, 64, 64)
     loss = outcome_contrastive_loss(proj, proj, logits, logits, temperature=0.1)
     assert torch.isfinite(loss)  # sum_j e^{s_j / 0.1} over 16k voxels needs log-sum-exp
+
+
+def test_identical_positives_give_a_lower_loss_than_shuffled_features() -> None:
+    from semiseg.losses import supervised_info_nce
+    torch.manual_seed(0)
+    labels = torch.arange(4).repeat_interleave(4)  # 4 classes x 4 samples
+    prototypes = torch.nn.functional.normalize(torch.randn(4, 32), dim=1)
+    aligned = prototypes[labels]  # positives identical
+    shuffled = aligned[torch.randperm(16)]
+    loss_aligned, _ = supervised_info_nce(aligned, labels)
+    loss_shuffled, _ = supervised_info_nce(shuffled, labels)
+    assert loss_aligned < loss_shuffled
+    # anchors without positives do not count
+    single = torch.tensor([0, 1, 1])
+    loss, share = supervised_info_nce(torch.randn(3, 8), single)
+    assert torch.isfinite(loss) and share == 1
+
+
+def test_self_paced_weights_hard_and_soft() -> None:
+    from semiseg.losses import self_paced_weights
+    difficulty = torch.tensor([0.0, 1.0, 2.0, 3.0, 5.0])
+    assert self_paced_weights(difficulty, 2.5, "hard").tolist() == [1, 1, 1, 0, 0]
+    assert self_paced_weights(difficulty, 4.0, "soft").tolist() == [1.0, 0.75, 0.5, 0.25, 0.0]
+
+
+def test_self_paced_gamma_admits_more_pairs_later() -> None:
+    from semiseg.losses import supervised_info_nce
+    torch.manual_seed(0)
+    labels = torch.arange(4).repeat_interleave(3)
+    features = torch.randn(12, 16)
+    _, early = supervised_info_nce(features, labels, gamma=1.5, mode="hard")
+    _, late = supervised_info_nce(features, labels, gamma=50.0, mode="hard")
+    assert early < late == 1

@@ -29,7 +29,13 @@ def tiny_batch(spatial_dims: int, seed: int = 0, n_l: int = 2, n_u: int = 2,
     y_l[(slice(None), *[slice(6, 10)] * spatial_dims)] = num_classes - 1
     x_l = x_l + y_l[:, None].float()
     x_u = torch.randn((n_u, 1, *shape), generator=g)
-    meta = {"case_index_l": torch.arange(n_l), "case_index_u": torch.arange(n_u)}
+    meta = {}
+    for suffix, n in (("_l", n_l), ("_u", n_u)):  # what the engine's slice banks provide
+        i = torch.arange(n)  # pairs of volumes of one patient (ED, ES), same slice position
+        meta[f"case_index{suffix}"] = i
+        meta[f"patient_index{suffix}"] = i // 2
+        meta[f"phase_index{suffix}"] = i % 2
+        meta[f"slice_position{suffix}"] = (i // 2 % 4 + 0.5) / 4
     return SemiBatch(x_l=x_l, y_l=y_l, x_u=x_u, meta=meta)
 
 
@@ -39,6 +45,10 @@ class MethodContract:
     method_name: ClassVar[str]
     params: ClassVar[dict[str, Any]] = {}
     num_classes: ClassVar[int] = 3
+    n_u: ClassVar[int] = 2  # unlabeled samples per tiny batch (contrastive methods need more)
+
+    def batch(self, spatial_dims: int, seed: int = 0) -> SemiBatch:
+        return tiny_batch(spatial_dims, seed, n_u=self.n_u, num_classes=self.num_classes)
 
     def make(self, spatial_dims: int, seed: int = 0):
         torch.manual_seed(seed)
@@ -66,7 +76,7 @@ class MethodContract:
                 self.make(spatial_dims)
             return
         method = self.make(spatial_dims)
-        out = self.step(method, tiny_batch(spatial_dims, num_classes=self.num_classes))
+        out = self.step(method, self.batch(spatial_dims))
         assert out.loss.ndim == 0 and torch.isfinite(out.loss)
         assert out.loss.requires_grad
         for key, value in out.logs.items():
@@ -76,14 +86,14 @@ class MethodContract:
         method = self.make(2)
         if not method.uses_unlabeled:
             pytest.skip("labeled-only method")
-        batch = tiny_batch(2, num_classes=self.num_classes)
+        batch = self.batch(2)
         batch.x_u.requires_grad_(True)
         self.step(method, batch).loss.backward()
         assert batch.x_u.grad is not None and batch.x_u.grad.abs().sum() > 0
 
     def test_teacher_gets_no_gradients(self) -> None:
         method = self.make(2)
-        self.step(method, tiny_batch(2, num_classes=self.num_classes)).loss.backward()
+        self.step(method, self.batch(2)).loss.backward()
         for teacher in method.teachers():
             for p in teacher.parameters():
                 assert not p.requires_grad and p.grad is None
@@ -97,13 +107,13 @@ class MethodContract:
 
     def test_hook_after_step_runs(self) -> None:
         method = self.make(2)
-        out = self.step(method, tiny_batch(2, num_classes=self.num_classes))
+        out = self.step(method, self.batch(2))
         out.loss.backward()
         method.on_after_optimizer_step(self.progress())
 
     def test_state_round_trip(self) -> None:
         method = self.make(2, seed=1)
-        self.step(method, tiny_batch(2, num_classes=self.num_classes)).loss.backward()
+        self.step(method, self.batch(2)).loss.backward()
         clone = self.make(2, seed=2)
         clone.load_state_dict(method.state_dict())
         x = torch.randn(2, 1, 16, 16)
@@ -116,5 +126,5 @@ class MethodContract:
         for _ in range(2):
             method = self.make(2, seed=5)
             torch.manual_seed(11)
-            losses.append(self.step(method, tiny_batch(2, num_classes=self.num_classes)).loss)
+            losses.append(self.step(method, self.batch(2)).loss)
         assert torch.equal(losses[0].detach(), losses[1].detach())

@@ -11,6 +11,7 @@ whole batch on the device (``semiseg.augment``). Two banks:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from semiseg.data.meta import partition_of, phase_of
 from semiseg.data.nnunet import Case
 
 
@@ -105,8 +107,13 @@ class SliceBank:
     """
 
     def __init__(self, cases: list[Case], slice_axis: int, patch_size: list[int],
-                 device: torch.device, with_labels: bool) -> None:
+                 device: torch.device, with_labels: bool,
+                 patients: dict[str, str] | None = None,
+                 phase_patterns: Sequence[str] = ()) -> None:
         images, labels, case_index, position = [], [], [], []
+        patient_ids = list(dict.fromkeys((patients or {}).get(c.case_id, c.case_id)
+                                         for c in cases))
+        patient_index, phase_index = [], []
         for index, case in enumerate(cases):
             image, label = case_slices(case, slice_axis)
             image, label = resize_slices(image, label if with_labels else None, patch_size)
@@ -116,22 +123,78 @@ class SliceBank:
             k = image.shape[0]
             case_index.append(torch.full((k,), index, dtype=torch.long))
             position.append((torch.arange(k, dtype=torch.float32) + 0.5) / k)
+            patient = patient_ids.index((patients or {}).get(case.case_id, case.case_id))
+            patient_index.append(torch.full((k,), patient, dtype=torch.long))
+            phase_index.append(torch.full((k,), phase_of(case.case_id, phase_patterns),
+                                          dtype=torch.long))
         self.images = torch.cat(images).to(device)  # [N, C, H, W]
         self.labels = torch.cat(labels).to(device) if with_labels else None  # [N, H, W] uint8
         self.case_index = torch.cat(case_index).to(device)
         self.position = torch.cat(position).to(device)  # slice position in its volume, (0, 1)
+        self.patient_index = torch.cat(patient_index).to(device)
+        self.phase_index = torch.cat(phase_index).to(device)  # -1: no phase pattern matched
         self.case_ids = [c.case_id for c in cases]
         self._stream = _Stream(len(self.images))
+        self._groups: Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.images)
 
     def sample(self, k: int, gen: torch.Generator) -> tuple[Tensor, Tensor | None, dict]:
         """``k`` samples: images ``[k, C, H, W]`` float32, labels ``[k, H, W]`` int64 or None."""
-        idx = self._stream.take(k, gen).to(self.images.device)
+        return self._gather(self._stream.take(k, gen).to(self.images.device))
+
+    def _gather(self, idx: Tensor) -> tuple[Tensor, Tensor | None, dict]:
         labels = self.labels[idx].long() if self.labels is not None else None
-        meta = {"case_index": self.case_index[idx], "slice_position": self.position[idx]}
+        meta = {"case_index": self.case_index[idx], "slice_position": self.position[idx],
+                "patient_index": self.patient_index[idx], "phase_index": self.phase_index[idx]}
         return self.images[idx], labels, meta
+
+    def sample_grouped(self, scans: int, partitions: int, gen: torch.Generator
+                       ) -> tuple[Tensor, Tensor | None, dict]:
+        """``scans`` random volumes x one random slice from each of ``partitions`` parts.
+
+        Contrastive batches need positives: every partition of every drawn volume is
+        present, so slices sharing a partition (and a patient) are always in the batch.
+        A volume without slices in some partition (fewer slices than partitions) gives a
+        slice of the nearest non-empty one. Sampled on the bank's device.
+
+        Returns:
+            As :meth:`sample`, ``scans * partitions`` samples, volume-major.
+        """
+        table, counts = self._partition_table(partitions)
+        n_cases = table.shape[0]
+        chosen = torch.randperm(n_cases, generator=gen)[:scans]
+        if len(chosen) < scans:  # fewer volumes than asked: repeat
+            chosen = chosen[torch.arange(scans) % max(len(chosen), 1)]
+        pick = torch.rand((scans, partitions), generator=gen)
+        slot = (pick * counts[chosen]).long().clamp_max(table.shape[2] - 1)
+        idx = table[chosen[:, None], torch.arange(partitions)[None], slot].reshape(-1)
+        return self._gather(idx.to(self.images.device))
+
+    def _partition_table(self, partitions: int) -> tuple[Tensor, Tensor]:
+        """``[cases, K, max]`` slice indices per case and partition, and their counts."""
+        if self._groups is not None and self._groups.shape[1] == partitions:
+            return self._groups, self._group_counts
+        case_index, part = self.case_index.cpu(), partition_of(self.position.cpu(), partitions)
+        n_cases = int(case_index.max()) + 1 if len(case_index) else 0
+        members = [[[] for _ in range(partitions)] for _ in range(n_cases)]
+        for i, (c, p) in enumerate(zip(case_index.tolist(), part.tolist(), strict=True)):
+            members[c][p].append(i)
+        for parts in members:  # fill empty partitions from the nearest non-empty one
+            filled = [j for j in range(partitions) if parts[j]]
+            for j in range(partitions):
+                if not parts[j] and filled:
+                    parts[j] = parts[min(filled, key=lambda f, j=j: abs(f - j))]
+        width = max((len(p) for parts in members for p in parts), default=1)
+        table = torch.zeros((n_cases, partitions, width), dtype=torch.long)
+        counts = torch.zeros((n_cases, partitions))
+        for c, parts in enumerate(members):
+            for j, items in enumerate(parts):
+                table[c, j, :len(items)] = torch.tensor(items, dtype=torch.long)
+                counts[c, j] = len(items)
+        self._groups, self._group_counts = table, counts
+        return table, counts
 
     def state_dict(self) -> dict:
         """Sampling position (for exact resume)."""

@@ -46,3 +46,43 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if not isinstance(state, dict) or "method" not in state or "config" not in state:
         raise SemisegError(f"{path}: not a semiseg checkpoint")
     return state
+
+
+def init_from_checkpoint(method: torch.nn.Module, path: str | Path) -> int:
+    """Initialise a fresh method's networks from another run's checkpoint.
+
+    The weights of the network in the checkpoint that has the architecture of this
+    method's predictor (e.g. a ``spcl_pretrain`` run's UNet, or a Mean Teacher student)
+    are loaded into every network of this method with that architecture (students,
+    EMA teachers, co-trained networks), the output convolution excepted (its classes may
+    differ, and pre-training leaves it untrained).
+
+    Returns:
+        The number of networks initialised.
+
+    Raises:
+        SemisegError: unreadable checkpoint, or no network of matching shapes in it.
+    """
+    path = Path(path)
+    source = load_checkpoint(path)["method"]
+    target = method.predictor()  # type: ignore[operator]
+    wanted = {k: v for k, v in target.state_dict().items() if not k.startswith("head.")}
+    if not wanted:
+        raise SemisegError(f"{path}: this run's network has no weights to initialise")
+    first = next(iter(wanted))
+    prefixes = sorted({k[: -len(first)] for k in source if k.endswith(first)
+                       and (k == first or k[: -len(first)].endswith("."))})
+    for prefix in prefixes:
+        if all(prefix + k in source and source[prefix + k].shape == v.shape
+               for k, v in wanted.items()):
+            weights = {k: source[prefix + k] for k in wanted}
+            break
+    else:
+        raise SemisegError(f"{path}: holds no {type(target).__name__} of this run's shape "
+                           "(check model.channels and the data's channels/classes)")
+    count = 0
+    for module in method.modules():
+        if type(module) is type(target):
+            module.load_state_dict(weights, strict=False)
+            count += 1
+    return count

@@ -80,10 +80,12 @@ def bank_device(cfg: DataConfig, cases: list[Case], device: torch.device) -> tor
     return device if need < 0.3 * free else torch.device("cpu")
 
 
-def make_bank(cfg: DataConfig, cases: list[Case], device: torch.device, labeled: bool) -> Bank:
-    """A slice bank (2D) or patch bank (3D) of ``cases``."""
+def make_bank(cfg: DataConfig, cases: list[Case], device: torch.device, labeled: bool,
+              patients: dict[str, str] | None = None) -> Bank:
+    """A slice bank (2D) or patch bank (3D) of ``cases`` (``patients``: case -> patient)."""
     if cfg.spatial_dims == 2:
-        return SliceBank(cases, cfg.slice_axis, cfg.patch_size, device, with_labels=labeled)
+        return SliceBank(cases, cfg.slice_axis, cfg.patch_size, device, with_labels=labeled,
+                         patients=patients, phase_patterns=cfg.phase_patterns)
     return PatchBank(cases, cfg.patch_size, device, with_labels=labeled,
                      foreground_oversample=cfg.foreground_oversample)
 
@@ -110,14 +112,14 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
         validate_split(split, dataset.training_cases, "the run's split.json")
     labeled_cases = load_cases(dataset, split.labeled, cfg.normalize)
     where = bank_device(cfg, labeled_cases, device)
-    labeled = make_bank(cfg, labeled_cases, where, labeled=True)
+    labeled = make_bank(cfg, labeled_cases, where, labeled=True, patients=split.patients)
     del labeled_cases
     unlabeled = None
     if uses_unlabeled:
         if not split.unlabeled:
             raise ConfigError("the split has no unlabeled cases but the method needs them")
         unl_cases = load_cases(dataset, split.unlabeled, cfg.normalize, with_label=False)
-        unlabeled = make_bank(cfg, unl_cases, where, labeled=False)
+        unlabeled = make_bank(cfg, unl_cases, where, labeled=False, patients=split.patients)
         del unl_cases
     val_cases = load_cases(dataset, split.val, cfg.normalize)
     return RunData(dataset=dataset, split=split, labeled=labeled, unlabeled=unlabeled,

@@ -20,6 +20,7 @@ from semiseg.augment import weak_augment
 from semiseg.config import RunConfig, to_dict
 from semiseg.data.nnunet import NnUNetDataset
 from semiseg.data.splits import Split
+from semiseg.engine.checkpoint import init_from_checkpoint
 from semiseg.engine.data import RunData, prepare_data
 from semiseg.engine.distributed import DistInfo, init_distributed, local_device, shard
 from semiseg.engine.optim import build_optimizer, lr_factor, set_lr
@@ -84,8 +85,12 @@ def method_from_checkpoint(config: RunConfig, dataset: NnUNetDataset, state: dic
 
 def make_batch(data: RunData, config: RunConfig, gens: dict[str, torch.Generator],
                device: torch.device, uses_unlabeled: bool, channels_last: bool,
-               info: DistInfo) -> SemiBatch:
-    """Sample and weakly augment the global two-stream batch; keep this rank's shard."""
+               info: DistInfo, grouped: int = 0) -> SemiBatch:
+    """Sample and weakly augment the global two-stream batch; keep this rank's shard.
+
+    ``grouped`` > 0: the unlabeled stream is drawn as whole volumes x ``grouped`` slice
+    partitions (:meth:`SliceBank.sample_grouped`), for contrastive methods.
+    """
     cfg = config.data
     n_l = cfg.labeled_batch_size if uses_unlabeled else cfg.batch_size
     x_l, y_l, meta_l = data.labeled.sample(n_l, gens["sampler"])
@@ -96,7 +101,12 @@ def make_batch(data: RunData, config: RunConfig, gens: dict[str, torch.Generator
     meta = {f"{k}_l": v[part] for k, v in meta_l.items()}
     if uses_unlabeled and data.unlabeled is not None:
         n_u = cfg.batch_size - n_l
-        x_u, _, meta_u = data.unlabeled.sample(n_u, gens["sampler"])
+        if grouped and hasattr(data.unlabeled, "sample_grouped"):  # contrastive batches
+            scans = -(-n_u // grouped)  # whole volumes, the last one cut to the batch size
+            x_u, _, meta_u = data.unlabeled.sample_grouped(scans, grouped, gens["sampler"])
+            x_u, meta_u = x_u[:n_u], {k: v[:n_u] for k, v in meta_u.items()}
+        else:
+            x_u, _, meta_u = data.unlabeled.sample(n_u, gens["sampler"])
         x_u, _ = weak_augment(x_u.to(device, non_blocking=True), None, config.augment,
                               gens["augment"])
         part_u = shard(n_u, info, "batch_size")
@@ -141,7 +151,8 @@ class Trainer:
                                               self.config.optim))
         self.method.train()
         batch = make_batch(self.data, self.config, self.gens, self.device,
-                           self.method.uses_unlabeled, self.channels_last, self.dist)
+                           self.method.uses_unlabeled, self.channels_last, self.dist,
+                           self.method.grouped_partitions())
         with autocast(self.device, self.amp):
             out = (self.ddp or self.method)(batch, progress)
         self.optimizer.zero_grad(set_to_none=True)
@@ -210,7 +221,10 @@ def build_trainer(config: RunConfig, split: Split | None = None) -> Trainer:
     method_cls = METHODS.get(config.method.name)
     data = prepare_data(config, device, method_cls.uses_unlabeled, split)
     method = create_method(config.method.name, config.method.params,
-                           net_spec(config, data.dataset)).to(device)
+                           net_spec(config, data.dataset))
+    if t_cfg.init_from:  # a resume loads its own checkpoint over this afterwards
+        init_from_checkpoint(method, t_cfg.init_from)
+    method = method.to(device)
     channels_last = resolve_channels_last(t_cfg.channels_last, config.data.spatial_dims)
     if channels_last:
         fmt = torch.channels_last if config.data.spatial_dims == 2 else torch.channels_last_3d

@@ -1,6 +1,10 @@
 """Losses shared by the methods."""
 
-from semiseg.losses.contrastive import outcome_contrastive_loss
+from semiseg.losses.contrastive import (
+    outcome_contrastive_loss,
+    self_paced_weights,
+    supervised_info_nce,
+)
 from semiseg.losses.segmentation import (
     dice_loss,
     masked_cross_entropy,
@@ -10,4 +14,5 @@ from semiseg.losses.segmentation import (
 )
 
 __all__ = ["dice_loss", "masked_cross_entropy", "outcome_contrastive_loss",
-           "region_supervised_loss", "softmax_mse", "supervised_loss"]
+           "region_supervised_loss", "self_paced_weights", "softmax_mse", "supervised_info_nce",
+           "supervised_loss"]

@@ -43,3 +43,55 @@ def outcome_contrastive_loss(proj_a: Tensor, proj_b: Tensor, logits_a: Tensor,
         return (torch.logaddexp(negatives, pos) - pos).mean()
 
     return info_nce(both) + info_nce(1 - either)
+
+
+def self_paced_weights(difficulty: Tensor, gamma: float, mode: str = "soft") -> Tensor:
+    """Self-paced weights of positive pairs from their difficulty (their loss).
+
+    ``hard``: 1 for pairs easier than ``gamma``, 0 beyond. ``soft`` (linear): ``1 - l /
+    gamma``, i.e. 1 for the easiest pairs, falling linearly to 0 at ``gamma`` and 0
+    beyond. Raising ``gamma`` over training lets the hard pairs in later.
+    """
+    if mode == "hard":
+        return (difficulty < gamma).to(difficulty.dtype)
+    if mode == "soft":
+        return (1 - difficulty / max(gamma, 1e-12)).clamp(0.0, 1.0)
+    raise ValueError(f"self-paced mode must be 'hard' or 'soft', got {mode!r}")
+
+
+def supervised_info_nce(features: Tensor, labels: Tensor, temperature: float = 0.07,
+                        gamma: float | None = None, mode: str = "soft"
+                        ) -> tuple[Tensor, Tensor]:
+    """Supervised InfoNCE (SupCon) with optional self-paced weighting of positive pairs.
+
+    For anchor ``i`` the positives are the other samples with its label; each positive
+    pair's loss is ``-log(e^{s_ip / t} / sum_{a != i} e^{s_ia / t})`` on cosine
+    similarities ``s``. The anchor's loss is the (weighted) mean over its positives;
+    anchors without positives do not count.
+
+    Args:
+        features: ``[N, D]`` (normalised here).
+        labels: ``[N]`` int meta-labels.
+        temperature: ``t`` (0.07 as in SupCon / SPCL).
+        gamma: Self-paced threshold on the pair loss (None: every pair weighs 1).
+        mode: ``hard`` or ``soft`` self-paced weights.
+
+    Returns:
+        ``(loss, share)``: scalar loss, and the weighted share of positive pairs in use.
+    """
+    z = F.normalize(features.float(), dim=1)
+    n = z.shape[0]
+    logits = z @ z.T / temperature
+    eye = torch.eye(n, dtype=torch.bool, device=z.device)
+    logits = logits.masked_fill(eye, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    positive = (labels[:, None] == labels[None, :]) & ~eye
+    pair_loss = -log_prob.masked_fill(~positive, 0.0)
+    weight = positive.to(z.dtype)
+    if gamma is not None:
+        weight = weight * self_paced_weights(pair_loss.detach(), gamma, mode)
+    per_anchor = (pair_loss * weight).sum(1) / weight.sum(1).clamp_min(1e-8)
+    has_pos = weight.sum(1) > 0
+    loss = (per_anchor * has_pos).sum() / has_pos.sum().clamp_min(1)
+    share = weight.sum() / positive.sum().clamp_min(1)
+    return loss, share

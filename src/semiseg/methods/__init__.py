@@ -22,6 +22,7 @@ from semiseg.methods.m3hl import MutualMaskMix
 from semiseg.methods.mean_teacher import MeanTeacher
 from semiseg.methods.medl import MutualEvidential
 from semiseg.methods.semiqc import QualityControlledSelfTraining, SelfTraining
+from semiseg.methods.spcl import ContrastivePretraining, SelfPacedContrastive
 from semiseg.methods.supervised import Supervised
 from semiseg.methods.transmedseg import TransMedSeg
 from semiseg.methods.ua_mt import UncertaintyAwareMeanTeacher
@@ -33,7 +34,7 @@ for _cls in (Supervised, MeanTeacher, UncertaintyAwareMeanTeacher, CrossPseudoSu
              UniMatch, BidirectionalCopyPaste, AdaptiveBidirectionalDisplacement, MutualMaskMix,
              ConfidenceAwareDisplacement, ComplementaryCompetition, MutualEvidential,
              TransMedSeg, EllipseRefinedSelfTraining, SelfTraining,
-             QualityControlledSelfTraining):
+             QualityControlledSelfTraining, ContrastivePretraining, SelfPacedContrastive):
     METHODS.register(_cls.name)(_cls)
 
 

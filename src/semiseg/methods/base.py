@@ -130,6 +130,14 @@ class SemiSupervisedMethod(nn.Module, ABC):
         """Steps per phase; the default gives every step to the single phase."""
         return {self.phases[0]: total_steps} if len(self.phases) == 1 else {}
 
+    def grouped_partitions(self) -> int:
+        """Slice partitions K per volume of the unlabeled batch; 0: random sampling.
+
+        K > 0 asks the engine for unlabeled batches of whole volumes x K slice
+        partitions (contrastive methods need positives in every batch).
+        """
+        return 0
+
     def optimizer_groups(self) -> dict[str, Iterable[nn.Parameter]]:
         """Parameter groups the engine optimises; default: all trainable parameters."""
         return {"all": [p for p in self.parameters() if p.requires_grad]}
