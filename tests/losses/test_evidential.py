@@ -5,6 +5,7 @@ import torch
 
 from semiseg.losses.evidential import (
     dirichlet,
+    evidential_cross_entropy,
     fisher_weighted_mse,
     fuse_opinions,
     kl_to_uniform,
@@ -57,3 +58,13 @@ def test_kl_term_only_sees_misleading_evidence() -> None:
     assert kl_to_uniform(right, target).item() == pytest.approx(0.0, abs=1e-5)
     wrong = torch.tensor([1.0, 20.0, 1.0]).view(1, 3, 1, 1)
     assert kl_to_uniform(wrong, target) > 1.0
+
+
+def test_evidential_cross_entropy_by_hand() -> None:
+    alpha = torch.tensor([3.0, 1.0]).view(1, 2, 1, 1)
+    target = torch.zeros(1, 1, 1, dtype=torch.long)
+    expected = torch.digamma(torch.tensor(4.0)) - torch.digamma(torch.tensor(3.0))  # = 1/3
+    assert evidential_cross_entropy(alpha, target).item() == pytest.approx(expected.item())
+    assert expected.item() == pytest.approx(1 / 3, rel=1e-5)
+    wrong = torch.ones(1, 1, 1, dtype=torch.long)
+    assert evidential_cross_entropy(alpha, wrong) > evidential_cross_entropy(alpha, target)

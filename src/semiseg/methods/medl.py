@@ -16,10 +16,11 @@ stresses uncertain ones over training. Realised here as:
   weighted evidential MSE, voxels weighted ``(1 - u) ** gamma`` with ``gamma`` falling
   linearly from ``gamma_start`` 2 to 0 over the run: early only reliable voxels count,
   at the end all do. Weight ``0.1 sigmoid_rampup`` (the CPS weight).
-- Labeled loss (each network): Fisher-weighted evidential MSE with voxel weights
-  ``1 + lambda u`` (own uncertainty, ``lambda`` rising linearly from 0 to 1) + Dice on the
-  expected probabilities + the misleading-evidence KL term, its weight rising linearly
-  to ``kl_weight`` 0.1 over the first half of the run.
+- Labeled loss (each network): evidential cross-entropy (``psi(S) - psi(alpha_y)``) with
+  voxel weights ``1 + lambda u`` (own uncertainty, ``lambda`` rising linearly from 0 to
+  1: hard voxels gain weight as training goes on) + Dice on the expected probabilities
+  + the misleading-evidence KL term, its weight rising linearly to ``kl_weight`` 0.1
+  over the first half of the run.
 
 Deviations: all of the above numbers and the exact forms (fusion weights, weighting
 schedules) are this toolkit's choices, as the paper's are unpublished; the first
@@ -37,6 +38,7 @@ from semiseg.errors import ConfigError
 from semiseg.losses import dice_loss
 from semiseg.losses.evidential import (
     dirichlet,
+    evidential_cross_entropy,
     fisher_weighted_mse,
     fuse_opinions,
     kl_to_uniform,
@@ -105,7 +107,7 @@ class MutualEvidential(SemiSupervisedMethod):
         for k, alpha in enumerate(alphas):
             a_l = alpha[:n_l]
             doubt = uncertainty(a_l).detach()
-            sup = (fisher_weighted_mse(a_l, batch.y_l, 1 + cfg.lambda_end * f * doubt)
+            sup = (evidential_cross_entropy(a_l, batch.y_l, 1 + cfg.lambda_end * f * doubt)
                    + dice_loss(a_l / a_l.sum(1, keepdim=True), batch.y_l))
             kl = kl_to_uniform(a_l, batch.y_l)
             unsup = fisher_weighted_mse(alpha[n_l:], pseudo, reliable)
