@@ -110,11 +110,20 @@ class AugmentConfig:
 
 @dataclass
 class ModelConfig:
-    """Segmentation network (``semiseg.nets``); channels and classes come from the data."""
+    """Segmentation network (``semiseg.nets``); channels and classes come from the data.
+
+    Attributes:
+        name: Registered network (``unet``, ``resunet``, ``efficientunet``).
+        channels: Widths per level, for the networks that take them.
+        dropout: Encoder dropout per level, for the networks that take it.
+        params: Further keyword arguments of the network (e.g. ``freeze_encoder_stages``
+            of ``efficientunet``); unknown ones are errors.
+    """
 
     name: str = "unet"
     channels: list[int] = field(default_factory=lambda: [16, 32, 64, 128, 256])
     dropout: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.5])
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

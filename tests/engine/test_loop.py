@@ -145,3 +145,19 @@ def test_init_from_a_pretraining_checkpoint(tiny_dataset: Path, tmp_path: Path) 
                                      "model.channels=[8, 16, 32]")).method
     with pytest.raises(SemisegError, match="no UNet of this run's shape"):
         init_from_checkpoint(wide, pre / "checkpoints" / "last.pt")
+
+
+def test_model_params_reach_the_network_and_unknown_ones_are_errors(tiny_dataset: Path,
+                                                                    tmp_path: Path) -> None:
+    from semiseg.data.nnunet import open_dataset
+    from semiseg.engine.trainer import net_spec
+    from semiseg.errors import ConfigError
+
+    dataset = open_dataset(tiny_dataset)
+    spec = net_spec(tiny_config(tiny_dataset, "model.name=resunet",
+                                "model.params={depths: [1, 2, 2]}"), dataset)
+    assert spec.kwargs == {"channels": [4, 8, 16], "depths": [1, 2, 2]}  # no dropout
+    assert [len(level) for level in spec.build().encoder] == [1, 2, 2]
+    with pytest.raises(ConfigError, match=r"model\.params\.nope.*depths"):
+        net_spec(tiny_config(tiny_dataset, "model.name=resunet", "model.params={nope: 1}"),
+                 dataset)

@@ -8,6 +8,7 @@ benchmark both call it).
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ from semiseg.engine.runtime import (
     resolve_device,
     seed_everything,
 )
-from semiseg.errors import SemisegError
+from semiseg.errors import ConfigError, SemisegError
 from semiseg.inference import autocast
 from semiseg.methods import (
     METHODS,
@@ -42,6 +43,7 @@ from semiseg.methods import (
     StepOutput,
     create_method,
 )
+from semiseg.nets import NETWORKS
 from semiseg.version import provenance
 
 
@@ -68,10 +70,24 @@ def method_phases(method: SemiSupervisedMethod, total: int) -> list[Phase]:
 
 
 def net_spec(config: RunConfig, dataset: NnUNetDataset) -> NetSpec:
-    """The network description of a run: model config + the data set's channels/classes."""
-    return NetSpec(config.model.name, config.data.spatial_dims, dataset.num_channels,
-                   dataset.num_classes, {"channels": config.model.channels,
-                                         "dropout": config.model.dropout})
+    """The network description of a run: model config + the data set's channels/classes.
+
+    ``model.channels``/``model.dropout`` go to networks that take them; ``model.params``
+    must name parameters of the network.
+    """
+    model = config.model
+    accepted = inspect.signature(NETWORKS.get(model.name).__init__).parameters
+    kwargs = {k: v for k, v in (("channels", model.channels), ("dropout", model.dropout))
+              if k in accepted}
+    for key in model.params:
+        if key not in accepted or key in ("spatial_dims", "in_channels", "num_classes"):
+            valid = ", ".join(k for k in accepted if k not in (
+                "self", "spatial_dims", "in_channels", "num_classes"))
+            raise ConfigError(f"config key 'model.params.{key}': not a parameter of network "
+                              f"{model.name} (valid: {valid})")
+    kwargs.update(model.params)
+    return NetSpec(model.name, config.data.spatial_dims, dataset.num_channels,
+                   dataset.num_classes, kwargs)
 
 
 def method_from_checkpoint(config: RunConfig, dataset: NnUNetDataset, state: dict[str, Any],

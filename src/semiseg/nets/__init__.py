@@ -10,6 +10,7 @@ from typing import Any
 
 from torch import nn
 
+from semiseg.nets.efficientnet import EfficientUNet
 from semiseg.nets.init import initialize
 from semiseg.nets.resunet import ResUNet
 from semiseg.nets.unet import UNet
@@ -18,6 +19,7 @@ from semiseg.registry import Registry
 NETWORKS: Registry[type[nn.Module]] = Registry("network")
 NETWORKS.register("unet")(UNet)
 NETWORKS.register("resunet")(ResUNet)
+NETWORKS.register("efficientunet")(EfficientUNet)
 
 
 def create_network(name: str, spatial_dims: int, in_channels: int, num_classes: int,
@@ -32,4 +34,5 @@ def list_networks() -> list[str]:
     return NETWORKS.names()
 
 
-__all__ = ["NETWORKS", "ResUNet", "UNet", "create_network", "initialize", "list_networks"]
+__all__ = ["NETWORKS", "EfficientUNet", "ResUNet", "UNet", "create_network", "initialize",
+           "list_networks"]
