@@ -14,11 +14,13 @@ from semiseg.losses.evidential import (
 
 
 def test_opinion_of_zero_evidence_is_uniform_and_fully_uncertain() -> None:
-    alpha = dirichlet(torch.full((1, 4, 2, 2), -50.0))
-    assert torch.allclose(alpha, torch.ones_like(alpha), atol=1e-6)
-    assert torch.allclose(uncertainty(alpha), torch.ones(1, 2, 2), atol=1e-6)
-    confident = dirichlet(torch.tensor([100.0, -50, -50, -50]).view(1, 4, 1, 1))
-    assert uncertainty(confident).item() == pytest.approx(4 / 104, rel=1e-4)
+    alpha = dirichlet(torch.full((1, 4, 2, 2), -50.0))  # clamped at exp(-10)
+    assert torch.allclose(alpha, torch.ones_like(alpha), atol=1e-4)
+    assert torch.allclose(uncertainty(alpha), torch.ones(1, 2, 2), atol=1e-4)
+    confident = dirichlet(torch.tensor([5.0, -50, -50, -50]).view(1, 4, 1, 1))
+    strength = math.exp(5) + 1 + 3 * (math.exp(-10) + 1)
+    assert uncertainty(confident).item() == pytest.approx(4 / strength, rel=1e-4)
+    assert torch.isfinite(dirichlet(torch.tensor([1e4, 0.0]).view(1, 2, 1))).all()
 
 
 def test_fusing_two_identical_opinions_gives_that_opinion() -> None:

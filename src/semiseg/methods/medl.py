@@ -7,7 +7,7 @@ reliable to hard voxels; an uncertainty-driven asymptotic learning on labeled vo
 stresses uncertain ones over training. Realised here as:
 
 - Networks: the configured network (a UNet) and a ResNet-34-encoder UNet, their logits
-  read as evidence ``softplus(z)`` (:mod:`semiseg.losses.evidential`).
+  read as evidence ``exp(clamp(z, ±10))`` (:mod:`semiseg.losses.evidential`).
 - Class-aware fusion: per class, the two opinions' evidences are averaged with weights
   proportional to each network's running per-class Dice on labeled images (EMA 0.99,
   persisted); the fused opinion's argmax is the pseudo-label, its uncertainty mass
