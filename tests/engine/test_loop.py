@@ -52,7 +52,9 @@ BINARY_ONLY = {"ersr"}
 # contrastive methods draw the unlabeled batch as volumes x 4 slice partitions (here 6
 # unlabeled slices: a whole volume and half of another, so positives exist)
 GROUPED = ("data.batch_size=8", "data.labeled_batch_size=2")
-EXTRA = {"spcl": GROUPED, "spcl_pretrain": GROUPED}
+EXTRA = {"spcl": GROUPED, "spcl_pretrain": GROUPED,
+         "mn": ("data.spatial_dims=3", "data.patch_size=[32, 32, 8]", "data.batch_size=2",
+                "data.labeled_batch_size=1", "method.params={switch_steps: 2}")}
 
 
 @pytest.mark.parametrize("method", list_methods())

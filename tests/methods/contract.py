@@ -47,6 +47,11 @@ class MethodContract:
     num_classes: ClassVar[int] = 3
     n_u: ClassVar[int] = 2  # unlabeled samples per tiny batch (contrastive methods need more)
 
+    @property
+    def dim(self) -> int:
+        """The first dimensionality the method supports (2 for most)."""
+        return METHODS.get(self.method_name).supported_dims[0]
+
     def batch(self, spatial_dims: int, seed: int = 0) -> SemiBatch:
         return tiny_batch(spatial_dims, seed, n_u=self.n_u, num_classes=self.num_classes)
 
@@ -83,40 +88,40 @@ class MethodContract:
             assert torch.isfinite(torch.as_tensor(value)).all(), key
 
     def test_unlabeled_term_reaches_student(self) -> None:
-        method = self.make(2)
+        method = self.make(self.dim)
         if not method.uses_unlabeled:
             pytest.skip("labeled-only method")
-        batch = self.batch(2)
+        batch = self.batch(self.dim)
         batch.x_u.requires_grad_(True)
         self.step(method, batch).loss.backward()
         assert batch.x_u.grad is not None and batch.x_u.grad.abs().sum() > 0
 
     def test_teacher_gets_no_gradients(self) -> None:
-        method = self.make(2)
-        self.step(method, self.batch(2)).loss.backward()
+        method = self.make(self.dim)
+        self.step(method, self.batch(self.dim)).loss.backward()
         for teacher in method.teachers():
             for p in teacher.parameters():
                 assert not p.requires_grad and p.grad is None
 
     def test_optimizer_groups_cover_trainable_parameters(self) -> None:
-        method = self.make(2)
+        method = self.make(self.dim)
         grouped = {id(p) for params in method.optimizer_groups().values() for p in params}
         trainable = {id(p) for p in method.parameters() if p.requires_grad}
         teacher = {id(p) for t in method.teachers() for p in t.parameters()}
         assert grouped == trainable and not grouped & teacher
 
     def test_hook_after_step_runs(self) -> None:
-        method = self.make(2)
-        out = self.step(method, self.batch(2))
+        method = self.make(self.dim)
+        out = self.step(method, self.batch(self.dim))
         out.loss.backward()
         method.on_after_optimizer_step(self.progress())
 
     def test_state_round_trip(self) -> None:
-        method = self.make(2, seed=1)
-        self.step(method, self.batch(2)).loss.backward()
-        clone = self.make(2, seed=2)
+        method = self.make(self.dim, seed=1)
+        self.step(method, self.batch(self.dim)).loss.backward()
+        clone = self.make(self.dim, seed=2)
         clone.load_state_dict(method.state_dict())
-        x = torch.randn(2, 1, 16, 16)
+        x = torch.randn(2, 1, *(16,) * self.dim)
         a, b = method.predictor().eval(), clone.predictor().eval()
         with torch.no_grad():
             assert torch.equal(a(x), b(x))
@@ -124,7 +129,7 @@ class MethodContract:
     def test_seeded_determinism(self) -> None:
         losses = []
         for _ in range(2):
-            method = self.make(2, seed=5)
+            method = self.make(self.dim, seed=5)
             torch.manual_seed(11)
-            losses.append(self.step(method, self.batch(2)).loss)
+            losses.append(self.step(method, self.batch(self.dim)).loss)
         assert torch.equal(losses[0].detach(), losses[1].detach())

@@ -245,7 +245,7 @@ def build_trainer(config: RunConfig, split: Split | None = None) -> Trainer:
     if channels_last:
         fmt = torch.channels_last if config.data.spatial_dims == 2 else torch.channels_last_3d
         method = method.to(memory_format=fmt)
-    optimizer = build_optimizer(method.optimizer_groups(), config.optim)
+    optimizer = build_optimizer(method.optimizer_groups(), config.optim, method.lr_scales())
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     gens = {"sampler": torch.Generator().manual_seed(t_cfg.seed + 1),
             "augment": torch.Generator(device=device).manual_seed(t_cfg.seed + 2)}

@@ -21,6 +21,7 @@ from semiseg.methods.ersr import EllipseRefinedSelfTraining
 from semiseg.methods.m3hl import MutualMaskMix
 from semiseg.methods.mean_teacher import MeanTeacher
 from semiseg.methods.medl import MutualEvidential
+from semiseg.methods.mn import ModelsAndNetworks
 from semiseg.methods.semiqc import QualityControlledSelfTraining, SelfTraining
 from semiseg.methods.spcl import ContrastivePretraining, SelfPacedContrastive
 from semiseg.methods.supervised import Supervised
@@ -34,7 +35,8 @@ for _cls in (Supervised, MeanTeacher, UncertaintyAwareMeanTeacher, CrossPseudoSu
              UniMatch, BidirectionalCopyPaste, AdaptiveBidirectionalDisplacement, MutualMaskMix,
              ConfidenceAwareDisplacement, ComplementaryCompetition, MutualEvidential,
              TransMedSeg, EllipseRefinedSelfTraining, SelfTraining,
-             QualityControlledSelfTraining, ContrastivePretraining, SelfPacedContrastive):
+             QualityControlledSelfTraining, ContrastivePretraining, SelfPacedContrastive,
+             ModelsAndNetworks):
     METHODS.register(_cls.name)(_cls)
 
 

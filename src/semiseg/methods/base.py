@@ -142,6 +142,10 @@ class SemiSupervisedMethod(nn.Module, ABC):
         """Parameter groups the engine optimises; default: all trainable parameters."""
         return {"all": [p for p in self.parameters() if p.requires_grad]}
 
+    def lr_scales(self) -> dict[str, float]:
+        """Learning-rate multipliers per optimizer group (e.g. M&N's 2D model: x10)."""
+        return {}
+
     def teachers(self) -> list[nn.Module]:
         """Modules that must never receive gradients (EMA teachers)."""
         return []

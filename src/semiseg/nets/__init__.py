@@ -14,12 +14,14 @@ from semiseg.nets.efficientnet import EfficientUNet
 from semiseg.nets.init import initialize
 from semiseg.nets.resunet import ResUNet
 from semiseg.nets.unet import UNet
+from semiseg.nets.vnet import VNet
 from semiseg.registry import Registry
 
 NETWORKS: Registry[type[nn.Module]] = Registry("network")
 NETWORKS.register("unet")(UNet)
 NETWORKS.register("resunet")(ResUNet)
 NETWORKS.register("efficientunet")(EfficientUNet)
+NETWORKS.register("vnet")(VNet)
 
 
 def create_network(name: str, spatial_dims: int, in_channels: int, num_classes: int,
@@ -34,5 +36,5 @@ def list_networks() -> list[str]:
     return NETWORKS.names()
 
 
-__all__ = ["NETWORKS", "EfficientUNet", "ResUNet", "UNet", "create_network", "initialize",
+__all__ = ["NETWORKS", "EfficientUNet", "ResUNet", "UNet", "VNet", "create_network", "initialize",
            "list_networks"]
