@@ -17,7 +17,7 @@ def test_slice_bank_resizes_every_slice(tiny_dataset: Path) -> None:
     assert len(bank) == 8 and bank.images.shape == (8, 1, 16, 24)
     x, y, meta = bank.sample(5, torch.Generator().manual_seed(0))
     assert x.shape == (5, 1, 16, 24) and y.dtype == torch.int64
-    assert set(meta) == {"case_index", "slice_position"}
+    assert set(meta) == {"case_index", "slice_position", "patient_index", "phase_index"}
     assert ((meta["slice_position"] > 0) & (meta["slice_position"] < 1)).all()
 
 
