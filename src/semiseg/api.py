@@ -117,7 +117,7 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
         label = predict_case(method.predictor(), normalize_image(case.image, config.data.normalize),
                              config.data.spatial_dims, config.data.patch_size,
                              config.data.slice_axis, device, config.eval.inference_batch,
-                             config.eval.sw_overlap, amp)
+                             config.eval.sw_overlap, amp, config.data.scale)
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         write_label(path, label, case.geometry)
         written.append(path)

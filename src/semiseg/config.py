@@ -66,6 +66,9 @@ class DataConfig:
             a foreground voxel.
         cache: Where the training samples live: "auto" (the device when it fits), "device"
             or "cpu".
+        scale: 3D only: volumes are resampled by this factor for training and inference
+            (0.5 = half resolution, to fit a CPU budget); predictions are resampled back
+            and scored on the native grid.
         phase_patterns: Regexes over case ids naming acquisition phases in order (e.g.
             ``["_frame01$", "_frame02$"]`` for ACDC's ED and ES), for phase meta-labels.
         case_table: CSV of per-case numbers (relative to ``root`` or absolute) with a
@@ -89,6 +92,7 @@ class DataConfig:
     cache: str = "auto"
     case_table: str = ""
     phase_patterns: list[str] = field(default_factory=list)
+    scale: float = 1.0
 
 
 @dataclass
@@ -407,6 +411,8 @@ def validate(config: RunConfig) -> None:
         raise ConfigError(
             f"config key 'data.patch_size': {d.patch_size} must have {d.spatial_dims} sizes >= 8"
         )
+    if not 0 < d.scale <= 4:
+        raise ConfigError(f"config key 'data.scale': {d.scale} must be in (0, 4]")
     if d.batch_size < 1 or not 1 <= d.labeled_batch_size <= d.batch_size:
         raise ConfigError(
             "config keys 'data.batch_size'/'data.labeled_batch_size': need "

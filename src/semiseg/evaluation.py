@@ -36,7 +36,7 @@ def predict_cases(net: nn.Module, cases: list[Case], config: RunConfig, device: 
     try:
         return [predict_case(net, c.image, config.data.spatial_dims, config.data.patch_size,
                              config.data.slice_axis, device, config.eval.inference_batch,
-                             config.eval.sw_overlap, amp) for c in cases]
+                             config.eval.sw_overlap, amp, config.data.scale) for c in cases]
     finally:
         net.train(was_training)
 

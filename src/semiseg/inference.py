@@ -140,7 +140,7 @@ def predict_sliding_window(net: nn.Module, image: Tensor, patch: list[int], over
 def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
                  patch_size: list[int], slice_axis: int, device: torch.device,
                  batch: int = 32, overlap: float = 0.5,
-                 amp: torch.dtype | None = None) -> np.ndarray:
+                 amp: torch.dtype | None = None, scale: float = 1.0) -> np.ndarray:
     """Label map of one case, the same shape as the image's spatial shape.
 
     Args:
@@ -153,6 +153,9 @@ def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
         batch: Slices or windows per forward pass.
         overlap: Sliding-window overlap (3D).
         amp: Autocast dtype or None.
+        scale: 3D only: the network was trained on volumes resampled by this factor
+            (``data.scale``); the image is resampled likewise and the probabilities back
+            to the native grid, so the labels always have the input's shape.
 
     Returns:
         ``[*S]`` uint8 labels.
@@ -161,5 +164,23 @@ def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
     if spatial_dims == 2:
         prob = predict_slices(net, x, slice_axis, patch_size, batch, amp)
     else:
+        native = list(x.shape[1:])
+        if scale != 1.0:
+            x = rescale_volume(x, scale)
         prob = predict_sliding_window(net, x, patch_size, overlap, max(1, batch // 16), amp)
+        if scale != 1.0:
+            prob = F.interpolate(prob[None], size=native, mode="trilinear",
+                                 align_corners=False)[0]
     return prob.argmax(0).to(torch.uint8).cpu().numpy()
+
+
+def rescale_volume(image: Tensor, scale: float, label: bool = False) -> Tensor:
+    """Resample ``[C, *S]`` (or a ``[*S]`` label map with ``label``) by ``scale`` per axis.
+
+    Images trilinearly, labels by nearest neighbour; sizes ``round(s * scale)``, at least 1.
+    """
+    x = image[None, None].float() if label else image[None].float()
+    size = [max(1, round(s * scale)) for s in x.shape[2:]]
+    if label:
+        return F.interpolate(x, size=size, mode="nearest-exact")[0, 0].to(image.dtype)
+    return F.interpolate(x, size=size, mode="trilinear", align_corners=False)[0]

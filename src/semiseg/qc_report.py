@@ -113,7 +113,7 @@ def quality_control(qc_run: str | Path, pred: str | Path | None = None, cases: s
             seg = predict_case(method.predictor(), image, config.data.spatial_dims,
                                config.data.patch_size, config.data.slice_axis, device,
                                config.eval.inference_batch, config.eval.sw_overlap,
-                               resolve_amp(config.train.amp, device))
+                               resolve_amp(config.train.amp, device), config.data.scale)
         else:
             seg = preds[i]
             if seg.shape != case.label.shape:

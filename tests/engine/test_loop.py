@@ -123,6 +123,26 @@ def test_3d_patches_and_sliding_window(tiny_dataset: Path, tmp_path: Path) -> No
     assert result["iterations"] == 2 and 0 <= result["val"]["dice"]["mean"] <= 1
 
 
+def test_half_resolution_volumes_predict_on_the_native_grid(tiny_dataset: Path,
+                                                             tmp_path: Path) -> None:
+    from semiseg.engine.trainer import build_trainer
+    from semiseg.errors import ConfigError
+
+    overrides = ("method.name=supervised", "data.spatial_dims=3", "data.patch_size=[8, 8, 8]",
+                 "train.iterations=2", "train.val_every=2", "model.channels=[4, 8]",
+                 "model.dropout=[0, 0]", "data.scale=0.5")
+    trainer = build_trainer(tiny_config(tiny_dataset, *overrides))
+    assert trainer.data.labeled.images[0].shape[1:] == (16, 16, 2)  # 32x32x4 halved
+    assert trainer.data.val_cases[0].image.shape[1:] == (32, 32, 4)  # scored natively
+    result = train(tiny_config(tiny_dataset, *overrides), tmp_path / "half")
+    pred = next((tmp_path / "half" / "eval" / "predictions").iterdir())
+    import nibabel as nib
+    assert nib.load(pred).shape == (32, 32, 4)
+    assert 0 <= result["val"]["dice"]["mean"] <= 1
+    with pytest.raises(ConfigError, match=r"data\.scale"):
+        tiny_config(tiny_dataset, *overrides[:-1], "data.scale=0")
+
+
 def test_init_from_a_pretraining_checkpoint(tiny_dataset: Path, tmp_path: Path) -> None:
     """A Mean Teacher run starts with the pre-trained encoder in student and teacher."""
     from semiseg.engine.checkpoint import init_from_checkpoint

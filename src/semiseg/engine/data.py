@@ -13,6 +13,7 @@ from semiseg.data.loading import PatchBank, SliceBank, estimate_bytes, normalize
 from semiseg.data.nnunet import Case, NnUNetDataset, open_dataset
 from semiseg.data.splits import Split, load_split, make_split, validate_split
 from semiseg.errors import ConfigError
+from semiseg.inference import rescale_volume
 
 Bank = SliceBank | PatchBank
 
@@ -57,12 +58,20 @@ def resolve_split(dataset: NnUNetDataset, cfg: DataConfig, seed: int) -> tuple[S
 
 
 def load_cases(dataset: NnUNetDataset, case_ids: list[str], normalize: str,
-               with_label: bool = True, threads: int = 4) -> list[Case]:
-    """Read and normalise cases in parallel threads (decompression releases the GIL)."""
+               with_label: bool = True, threads: int = 4, scale: float = 1.0) -> list[Case]:
+    """Read and normalise cases in parallel threads (decompression releases the GIL).
+
+    ``scale`` != 1 resamples 3D training volumes (image trilinear, label nearest).
+    """
 
     def load(case_id: str) -> Case:
         case = dataset.load_case(case_id, with_label=with_label)
         case.image = normalize_image(case.image, normalize)
+        if scale != 1.0 and case.image.ndim == 4:
+            case.image = rescale_volume(torch.from_numpy(case.image), scale).numpy()
+            if case.label is not None:
+                case.label = rescale_volume(torch.from_numpy(case.label), scale,
+                                            label=True).numpy()
         return case
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -110,7 +119,8 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
         split, _ = resolve_split(dataset, cfg, config.train.seed)
     else:
         validate_split(split, dataset.training_cases, "the run's split.json")
-    labeled_cases = load_cases(dataset, split.labeled, cfg.normalize)
+    scale = cfg.scale if cfg.spatial_dims == 3 else 1.0  # 2D slices are resized anyway
+    labeled_cases = load_cases(dataset, split.labeled, cfg.normalize, scale=scale)
     where = bank_device(cfg, labeled_cases, device)
     labeled = make_bank(cfg, labeled_cases, where, labeled=True, patients=split.patients)
     del labeled_cases
@@ -118,7 +128,8 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
     if uses_unlabeled:
         if not split.unlabeled:
             raise ConfigError("the split has no unlabeled cases but the method needs them")
-        unl_cases = load_cases(dataset, split.unlabeled, cfg.normalize, with_label=False)
+        unl_cases = load_cases(dataset, split.unlabeled, cfg.normalize, with_label=False,
+                               scale=scale)
         unlabeled = make_bank(cfg, unl_cases, where, labeled=False, patients=split.patients)
         del unl_cases
     val_cases = load_cases(dataset, split.val, cfg.normalize)
