@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every open benchmark table after issue 4's, interleaved so that each issue gets a
 # first seed early: issue 6 (3 labeled, seed 0), issue 9 (10 %, seed 0), issue 8
-# (3 labeled, seed 0), issue 7 (pre-training, 1 labeled, seed 0), then the rest.
+# (3 labeled, seed 0), issue 7 (pre-training, 1 labeled, seed 0), issue 10 (LA, seed 0),
+# then the rest.
 # Every run is resumable and skipped when done; restart this script at any time:
 #   nohup benchmarks/queue_all.sh > bench_out/queue-all.log 2>&1 &
 set -euo pipefail
@@ -26,6 +27,9 @@ run acdc-dev-qc.yaml semiqc,selftrain 3 0
 pretrain
 run acdc-spcl-scratch.yaml supervised 1 0
 run acdc-spcl-pretrained.yaml supervised,spcl,mean_teacher 1 0
+run la-dev.yaml supervised,mean_teacher,bcp 4 0
+semiseg bench run "$g/la-dev.yaml" --methods mn --labeled 4 --seeds 0 \
+  --set optim.name=adamw --set optim.lr=0.0001
 # second seeds of those, then the other budgets
 run acdc-dev-new.yaml transmedseg,m3hl,medl,cad,c3s3 3 1
 run hc18-dev.yaml supervised,ersr,mean_teacher,bcp 10 1
@@ -41,6 +45,9 @@ for seed in 0 1; do
   done
   run acdc-dev-new.yaml transmedseg,m3hl,medl,cad,c3s3 7 "$seed"
 done
-for out in acdc-dev hc18-dev acdc-spcl/scratch acdc-spcl/pretrained; do
+run la-dev.yaml supervised,mean_teacher,bcp 4 1
+semiseg bench run "$g/la-dev.yaml" --methods mn --labeled 4 --seeds 1 \
+  --set optim.name=adamw --set optim.lr=0.0001
+for out in acdc-dev hc18-dev acdc-spcl/scratch acdc-spcl/pretrained la-dev; do
   semiseg bench report "bench_out/$out"
 done
