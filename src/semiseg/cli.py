@@ -240,9 +240,16 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 def cmd_qc(args: argparse.Namespace) -> None:
     """Quality control of a run's (or a folder's) segmentations."""
+    import re
+
     from semiseg.metrics.clinical import CardiacSpec
     from semiseg.qc_report import quality_control
 
+    for flag, pattern in (("--ed-pattern", args.ed_pattern), ("--es-pattern", args.es_pattern)):
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise SemisegError(f"{flag}: {pattern!r} is not a regular expression ({e})") from None
     spec = CardiacSpec(lv=args.lv, rv=args.rv, myo=args.myo, ed_pattern=args.ed_pattern,
                        es_pattern=args.es_pattern)
     result = quality_control(args.run, args.pred, args.cases, args.out, args.threshold, spec)

@@ -411,6 +411,12 @@ def validate(config: RunConfig) -> None:
         raise ConfigError(
             f"config key 'data.patch_size': {d.patch_size} must have {d.spatial_dims} sizes >= 8"
         )
+    for pattern in d.phase_patterns:
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise ConfigError(f"config key 'data.phase_patterns': {pattern!r} is not a "
+                              f"regular expression ({e})") from None
     if not 0 < d.scale <= 4:
         raise ConfigError(f"config key 'data.scale': {d.scale} must be in (0, 4]")
     if d.batch_size < 1 or not 1 <= d.labeled_batch_size <= d.batch_size:

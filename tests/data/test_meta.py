@@ -55,3 +55,11 @@ def test_grouped_batches_hold_every_partition(tiny_dataset: Path) -> None:
     assert (case == case[:, :1]).all() and len(set(case[:, 0].tolist())) == 3
     assert (partition_of(meta["slice_position"], 4).view(3, 4)
             == torch.arange(4)).all()
+
+
+def test_bad_phase_pattern_is_a_config_error(tiny_dataset: Path) -> None:
+    import pytest
+
+    from semiseg.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"data\.phase_patterns"):
+        load_config(None, [f"data.root={tiny_dataset}", "data.phase_patterns=['(unclosed']"])
