@@ -76,6 +76,22 @@ class NetSpec:
         return create_network(name or self.name, self.spatial_dims, self.in_channels,
                               self.num_classes, **kwargs)
 
+    def build_partner(self, name: str, key: str) -> nn.Module:
+        """A network of another architecture for co-training, with the run's widths.
+
+        Args:
+            name: Registered network name.
+            key: The method parameter that named it (for the error message).
+
+        Raises:
+            ConfigError: unknown network, or one that cannot take these widths.
+        """
+        channels = self.kwargs.get("channels")
+        try:
+            return self.build(name, **({"channels": channels} if channels else {}))
+        except (ConfigError, TypeError, ValueError) as e:
+            raise ConfigError(f"method.params.{key}: {e}") from None
+
 
 class SemiSupervisedMethod(nn.Module, ABC):
     """Base of all methods. Subclasses set ``name``, ``Config`` and ``training_step``.

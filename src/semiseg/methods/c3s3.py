@@ -31,7 +31,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from semiseg.errors import ConfigError
 from semiseg.losses import dice_loss, outcome_contrastive_loss
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, SemiSupervisedMethod, StepOutput
 from semiseg.nets.layers import conv_nd
@@ -82,13 +81,8 @@ class ComplementaryCompetition(SemiSupervisedMethod):
 
     def __init__(self, config: Config, net: NetSpec) -> None:
         super().__init__(config, net)
-        channels = net.kwargs.get("channels")
-        try:
-            second = net.build(config.second_network,
-                               **({"channels": channels} if channels else {}))
-        except (ConfigError, TypeError, ValueError) as e:
-            raise ConfigError(f"method.params.second_network: {e}") from None
-        self.nets = nn.ModuleList([net.build(), second])
+        self.nets = nn.ModuleList([net.build(),
+                                   net.build_partner(config.second_network, "second_network")])
         d = net.spatial_dims
         self.projectors = nn.ModuleList(
             nn.Sequential(conv_nd(d, m.channels[0], m.channels[0], 1), nn.ReLU(inplace=True),

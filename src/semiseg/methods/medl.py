@@ -34,7 +34,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from semiseg.errors import ConfigError
 from semiseg.losses import dice_loss
 from semiseg.losses.evidential import (
     dirichlet,
@@ -75,13 +74,8 @@ class MutualEvidential(SemiSupervisedMethod):
 
     def __init__(self, config: Config, net: NetSpec) -> None:
         super().__init__(config, net)
-        channels = net.kwargs.get("channels")
-        try:
-            second = net.build(config.second_network,
-                               **({"channels": channels} if channels else {}))
-        except (ConfigError, TypeError, ValueError) as e:
-            raise ConfigError(f"method.params.second_network: {e}") from None
-        self.nets = nn.ModuleList([net.build(), second])
+        self.nets = nn.ModuleList([net.build(),
+                                   net.build_partner(config.second_network, "second_network")])
         # running per-class Dice of each network on labeled images (fusion weights)
         self.register_buffer("reliability", torch.full((2, net.num_classes), 0.5))
 
