@@ -59,11 +59,18 @@ def meta_label(meta: dict[str, Tensor], kind: str, partitions: int, suffix: str 
         partitions: K of the slice position partition.
     """
     parts = []
-    for name in kind.split("+"):
+    for name in meta_label_names(kind):
         if name == "partition":
             parts.append(partition_of(meta[f"slice_position{suffix}"], partitions))
-        elif name in ("patient", "case", "phase"):
-            parts.append(meta[f"{name}_index{suffix}"].long())
         else:
-            raise ValueError(f"unknown meta-label {name!r}; valid: {', '.join(META_LABELS)}")
+            parts.append(meta[f"{name}_index{suffix}"].long())
     return combine(parts)
+
+
+def meta_label_names(kind: str) -> list[str]:
+    """The names in a ``+``-joined meta-label; ValueError for an unknown one."""
+    names = kind.split("+")
+    for name in names:
+        if name not in META_LABELS:
+            raise ValueError(f"unknown meta-label {name!r}; valid: {', '.join(META_LABELS)}")
+    return names

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from semiseg.data.meta import combine, meta_label
+from semiseg.data.meta import combine, meta_label, meta_label_names
 from semiseg.errors import ConfigError
 from semiseg.losses import supervised_info_nce, supervised_loss
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, SemiSupervisedMethod, StepOutput
@@ -62,12 +62,22 @@ class _MetaContrast(SemiSupervisedMethod):
 
     supported_dims = (2,)
 
-    def __init__(self, config, net: NetSpec) -> None:
+    @dataclass
+    class Config:
+        """Hyper-parameters of the meta-label contrast, shared by both methods."""
+
+        meta_label: str = "partition"
+        partitions: int = 4
+        temperature: float = 0.07
+        self_paced: str = "soft"
+        gamma_start: float = 2.0
+        gamma_end: float = 10.0
+        projection: int = 128
+
+    def __init__(self, config: Config, net: NetSpec) -> None:
         super().__init__(config, net)
         try:
-            meta_label({"slice_position_u": torch.zeros(1), "patient_index_u": torch.zeros(1),
-                        "case_index_u": torch.zeros(1), "phase_index_u": torch.zeros(1)},
-                       config.meta_label, 1, "_u")
+            meta_label_names(config.meta_label)
         except ValueError as e:
             raise ConfigError(f"method.params.meta_label: {e}") from None
 
@@ -95,16 +105,9 @@ class ContrastivePretraining(_MetaContrast):
     find_unused_parameters = True  # each stage trains only its half of the network
 
     @dataclass
-    class Config:
+    class Config(_MetaContrast.Config):
         """SPCL pre-training hyper-parameters."""
 
-        meta_label: str = "partition"
-        partitions: int = 4
-        temperature: float = 0.07
-        self_paced: str = "soft"
-        gamma_start: float = 2.0
-        gamma_end: float = 10.0
-        projection: int = 128
         regions: int = 4
 
     def __init__(self, config: Config, net: NetSpec) -> None:
@@ -155,16 +158,9 @@ class SelfPacedContrastive(_MetaContrast):
     name = "spcl"
 
     @dataclass
-    class Config:
+    class Config(_MetaContrast.Config):
         """SPCL fine-tuning hyper-parameters."""
 
-        meta_label: str = "partition"
-        partitions: int = 4
-        temperature: float = 0.07
-        self_paced: str = "soft"
-        gamma_start: float = 2.0
-        gamma_end: float = 10.0
-        projection: int = 128
         contrastive_weight: float = 0.1
 
     def __init__(self, config: Config, net: NetSpec) -> None:
