@@ -34,7 +34,6 @@ from semiseg.ssl import (
     displace_labels,
     patch_class_distribution,
     patch_confidence,
-    strong_intensity,
     swap_patches,
 )
 
@@ -58,10 +57,7 @@ class AdaptiveBidirectionalDisplacement(CrossPseudoSupervision):
         """Supervised, ABD-I and cross-teaching losses of both networks."""
         cfg = self.config
         n_l = batch.x_l.shape[0]
-        x_w = torch.cat([batch.x_l, batch.x_u])
-        with torch.no_grad():
-            x_s = strong_intensity(x_w)
-        logits = [self.nets[0](x_w), self.nets[1](x_s)]
+        x_w, x_s, logits = self.weak_strong_logits(batch)
         with torch.no_grad():
             probs = [lg.float().softmax(1) for lg in logits]
             conf_l = [patch_confidence(p[:n_l], cfg.grid) for p in probs]

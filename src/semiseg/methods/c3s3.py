@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from semiseg.losses import dice_loss, outcome_contrastive_loss
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, SemiSupervisedMethod, StepOutput
-from semiseg.nets.layers import conv_nd
+from semiseg.nets.layers import pointwise_projection
 from semiseg.ssl import ramped_weight, strong_intensity
 
 
@@ -85,8 +85,7 @@ class ComplementaryCompetition(SemiSupervisedMethod):
                                    net.build_partner(config.second_network, "second_network")])
         d = net.spatial_dims
         self.projectors = nn.ModuleList(
-            nn.Sequential(conv_nd(d, m.channels[0], m.channels[0], 1), nn.ReLU(inplace=True),
-                          conv_nd(d, m.channels[0], config.projection_channels, 1))
+            pointwise_projection(d, m.channels[0], config.projection_channels)
             for m in self.nets)
 
     def run(self, k: int, x: Tensor) -> tuple[Tensor, Tensor]:

@@ -38,7 +38,7 @@ from torch import Tensor, nn
 from semiseg.losses import supervised_loss
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, StepOutput, freeze
 from semiseg.methods.cps import CrossPseudoSupervision
-from semiseg.ssl import ema_update, mean_teacher_decay, strong_intensity
+from semiseg.ssl import ema_update, mean_teacher_decay
 from semiseg.ssl.regions import confident_windows, low_confidence_boxes, paste_boxes
 
 
@@ -82,10 +82,7 @@ class ConfidenceAwareDisplacement(CrossPseudoSupervision):
     def training_step(self, batch: SemiBatch, progress: Progress) -> StepOutput:
         """Supervised, cross pseudo-supervision and displaced-view losses of both networks."""
         n_l = batch.x_l.shape[0]
-        x_w = torch.cat([batch.x_l, batch.x_u])
-        with torch.no_grad():
-            x_s = strong_intensity(x_w)
-        logits = [self.nets[0](x_w), self.nets[1](x_s)]
+        x_w, x_s, logits = self.weak_strong_logits(batch)
         with torch.no_grad():
             conf = [lg[n_l:].float().softmax(1).max(1).values for lg in logits]
             u_w, u_s = x_w[n_l:], x_s[n_l:]

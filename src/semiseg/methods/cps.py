@@ -22,7 +22,7 @@ from semiseg.errors import ConfigError
 from semiseg.losses import supervised_loss
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, SemiSupervisedMethod, StepOutput
 from semiseg.nets import initialize
-from semiseg.ssl import ramped_weight
+from semiseg.ssl import ramped_weight, strong_intensity
 
 
 class CrossPseudoSupervision(SemiSupervisedMethod):
@@ -53,6 +53,18 @@ class CrossPseudoSupervision(SemiSupervisedMethod):
         """Weight of the cross pseudo-supervision terms."""
         return ramped_weight(progress.fraction, self.config.consistency,
                              self.config.rampup_fraction)
+
+    def weak_strong_logits(self, batch: SemiBatch) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """ABD-style views: the first network on the batch, the second on a strong view.
+
+        Returns:
+            ``(x_w, x_s, [logits_1, logits_2])``: ``x_w`` = labeled + unlabeled images,
+            ``x_s`` its photometric strong view (no gradient), each ``[B, C, *S]``.
+        """
+        x_w = torch.cat([batch.x_l, batch.x_u])
+        with torch.no_grad():
+            x_s = strong_intensity(x_w)
+        return x_w, x_s, [self.nets[0](x_w), self.nets[1](x_s)]
 
     def training_step(self, batch: SemiBatch, progress: Progress) -> StepOutput:
         """Both networks: supervised loss + weighted CE on the other's pseudo-labels."""

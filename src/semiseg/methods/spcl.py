@@ -38,7 +38,7 @@ from semiseg.data.meta import combine, meta_label, meta_label_names
 from semiseg.errors import ConfigError
 from semiseg.losses import supervised_info_nce, supervised_loss
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, SemiSupervisedMethod, StepOutput
-from semiseg.nets.layers import conv_nd
+from semiseg.nets.layers import pointwise_projection
 
 
 def projection_head(channels: int, out: int = 128) -> nn.Module:
@@ -116,8 +116,7 @@ class ContrastivePretraining(_MetaContrast):
         c_top, c_dec = self.net.channels[-1], self.net.channels[0]
         self.global_head = projection_head(c_top, config.projection)
         d = net.spatial_dims
-        self.dense_head = nn.Sequential(conv_nd(d, c_dec, c_dec, 1), nn.ReLU(inplace=True),
-                                        conv_nd(d, c_dec, config.projection // 2, 1))
+        self.dense_head = pointwise_projection(d, c_dec, config.projection // 2)
 
     def phase_steps(self, total_steps: int) -> dict[str, int]:
         """Half the run for each stage."""

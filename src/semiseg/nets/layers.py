@@ -14,6 +14,12 @@ def conv_nd(spatial_dims: int, cin: int, cout: int, kernel: int, bias: bool = Tr
     return conv(cin, cout, kernel, padding=kernel // 2, bias=bias)
 
 
+def pointwise_projection(spatial_dims: int, channels: int, out: int) -> nn.Module:
+    """Dense projection head: 1x1 conv -> ReLU -> 1x1 conv, ``[B, C, *S] -> [B, out, *S]``."""
+    return nn.Sequential(conv_nd(spatial_dims, channels, channels, 1), nn.ReLU(inplace=True),
+                         conv_nd(spatial_dims, channels, out, 1))
+
+
 def norm_nd(spatial_dims: int, channels: int) -> nn.Module:
     """Batch norm of the right dimension."""
     return nn.BatchNorm2d(channels) if spatial_dims == 2 else nn.BatchNorm3d(channels)
