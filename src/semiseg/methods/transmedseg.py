@@ -41,23 +41,26 @@ from semiseg.methods.base import NetSpec, Progress, SemiBatch, StepOutput
 from semiseg.methods.mean_teacher import MeanTeacher
 
 
-def class_statistics(features: Tensor, labels: Tensor, num_classes: int
-                     ) -> tuple[Tensor, Tensor, Tensor]:
+def class_statistics(features: Tensor, labels: Tensor, num_classes: int,
+                     covariance: bool = True) -> tuple[Tensor, Tensor, Tensor | None]:
     """Per-class count, mean and covariance of voxel features.
 
     Args:
         features: ``[B, C, *S]``.
         labels: ``[B, *S]`` int64.
+        covariance: Also the covariances (the costly part: ``N x K x C x C``).
 
     Returns:
         ``count [K]``, ``mean [K, C]``, ``cov [K, C, C]`` (zeros for absent classes;
-        population covariance).
+        population covariance) or None without ``covariance``.
     """
     f = features.detach().float().movedim(1, -1).reshape(-1, features.shape[1])  # [N, C]
     onehot = F.one_hot(labels.reshape(-1), num_classes).to(f.dtype)  # [N, K]
     count = onehot.sum(0)
     safe = count.clamp_min(1)[:, None]
     mean = onehot.T @ f / safe
+    if not covariance:
+        return count, mean, None
     second = torch.einsum("nk,nc,nd->kcd", onehot, f, f) / safe[:, :, None]
     cov = second - mean[:, :, None] * mean[:, None, :]
     return count, mean, cov
@@ -115,7 +118,7 @@ class TransMedSeg(MeanTeacher):
         """EMA of the class-wise statistics; a class's first sighting sets them."""
         k, d = self.net_spec.num_classes, self.config.memory_decay
         count, mean_s, cov_s = class_statistics(feats_s, labels, k)
-        _, mean_t, _ = class_statistics(feats_t, labels, k)
+        _, mean_t, _ = class_statistics(feats_t, labels, k, covariance=False)
         present = count > 0
         rate = torch.where(self.seen, 1 - d, 1.0) * present  # [K]
         for buf, new in ((self.mean_student, mean_s), (self.cov_student, cov_s),
