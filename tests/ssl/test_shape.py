@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from semiseg.metrics.ellipse import Ellipse, draw_ellipse
+from semiseg.metrics.ellipse import Ellipse, draw_ellipse, elliptic_radius
 from semiseg.ssl.shape import contour_length, ellipse_label, mirror_grid, shape_scores
 
 HEAD = Ellipse(cx=40.0, cy=30.0, a=25.0, b=16.0, theta=0.3)
@@ -30,7 +30,7 @@ def test_filter_scores_keep_a_clean_mask_and_reject_a_fragmented_one() -> None:
 
 
 def test_refined_label_is_the_ellipse_with_weights_low_on_the_outline() -> None:
-    label, weight = ellipse_label((60, 80), HEAD, band=0.1)
+    label, weight = ellipse_label(elliptic_radius((60, 80), HEAD), band=0.1)
     assert np.array_equal(label, draw_ellipse((60, 80), HEAD))
     assert weight[30, 40] == 1.0 and weight[0, 0] == 1.0  # centre, far outside
     edge = round(HEAD.cx + HEAD.a * np.cos(HEAD.theta))

@@ -135,7 +135,8 @@ class SliceBank:
         self.phase_index = torch.cat(phase_index).to(device)  # -1: no phase pattern matched
         self.case_ids = [c.case_id for c in cases]
         self._stream = _Stream(len(self.images))
-        self._groups: Tensor | None = None
+        self._groups: Tensor | None = None  # partition table of sample_grouped, built once
+        self._group_counts: Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.images)

@@ -84,9 +84,10 @@ class EllipseRefinedSelfTraining(MeanTeacher):
             ok = ellipse is not None and score >= threshold
             keep.append(ok)
             if ok:
-                label, weight = ellipse_label(shape, ellipse, self.config.band)
+                radius = elliptic_radius(shape, ellipse)
+                label, weight = ellipse_label(radius, self.config.band)
                 grids.append(mirror_grid(ellipse, shape))
-                regions.append(elliptic_radius(shape, ellipse) <= 1 + self.config.band)
+                regions.append(radius <= 1 + self.config.band)
             else:
                 label, weight = np.zeros(shape, bool), np.zeros(shape, np.float32)
                 grids.append(torch.zeros(1, *shape, 2))

@@ -72,10 +72,11 @@ def low_confidence_boxes(conf: Tensor, threshold: float, max_side_fraction: floa
         voxels = region[i].nonzero()
         if voxels.numel() == 0:
             continue
-        low, high = voxels.min(0).values.cpu(), voxels.max(0).values.cpu()
-        side = [min(int(h - lo) + 1, c) for lo, h, c in zip(low, high, caps, strict=True)]
-        if all(int(h - lo) + 1 <= c for lo, h, c in zip(low, high, caps, strict=True)):
-            start = [int(v) for v in low]
+        low = voxels.min(0).values.cpu()
+        extent = (voxels.max(0).values.cpu() - low + 1).tolist()
+        side = [min(e, c) for e, c in zip(extent, caps, strict=True)]
+        if side == extent:  # the whole bounding box fits under the cap
+            start = low.tolist()
         else:
             start = best_window(region[i].float(), side)
         starts[i], sides[i] = torch.tensor(start), torch.tensor(side)

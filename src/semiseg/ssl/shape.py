@@ -24,7 +24,6 @@ from torch import Tensor
 from semiseg.metrics.ellipse import (
     Ellipse,
     draw_ellipse,
-    elliptic_radius,
     largest_blob,
     mask_ellipse,
 )
@@ -64,15 +63,18 @@ def shape_scores(mask: np.ndarray) -> tuple[float, float, Ellipse | None]:
     return boundary, float(compact * smooth), ellipse
 
 
-def ellipse_label(shape: tuple[int, int], ellipse: Ellipse, band: float = 0.1
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def ellipse_label(radius: np.ndarray, band: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """Filled ellipse and voxel weights in [0.5, 1] rising from the outline inward/outward.
 
-    The weight is ``0.5 + 0.5 min(1, |1 - r| / band)`` with ``r`` the elliptic radius
-    (0 at the centre, 1 on the ellipse): 1 deep inside (the centre is strengthened) and
-    far outside, 0.5 on the outline, where fitting noise lives.
+    Args:
+        radius: ``(H, W)`` elliptic radius of the fitted ellipse
+            (:func:`semiseg.metrics.ellipse.elliptic_radius`: 0 at the centre, 1 on it).
+        band: Width of the down-weighted band around the outline, in elliptic radius.
+
+    The weight is ``0.5 + 0.5 min(1, |1 - r| / band)``: 1 deep inside (the centre is
+    strengthened) and far outside, 0.5 on the outline, where fitting noise lives.
     """
-    r = elliptic_radius(shape, ellipse)
+    r = radius
     weight = 0.5 + 0.5 * np.minimum(1.0, np.abs(1 - r) / band)
     return r <= 1.0, weight.astype(np.float32)
 
