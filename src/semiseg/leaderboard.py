@@ -30,9 +30,7 @@ import numpy as np
 
 from semiseg.config import from_dict, load_config, read_yaml
 from semiseg.errors import ConfigError
-
-METRICS = ("dice", "jaccard", "hd95", "asd")
-OPTIONAL_METRICS = ("hc_abs_diff_mm",)  # in the table when every run reports them
+from semiseg.metrics.report import METRICS, OPTIONAL_METRICS
 
 
 @dataclass
