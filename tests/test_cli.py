@@ -65,6 +65,8 @@ def test_data_check_split_and_methods(capsys, tmp_path: Path, tiny_dataset: Path
     assert sorted(s.split("\n")[0] for s in sections) == list_methods()
     for section in sections:  # every method names its paper's code and its deviations
         assert "Deviations" in section and ("et al." in section or "SSL4MIS" in section)
+    mn = next(s for s in sections if s.startswith("mn\n"))
+    assert "run defaults (config files and --set override them): optim.name=adamw" in mn
 
 
 def test_train_evaluate_predict(capsys, tmp_path: Path, tiny_dataset: Path) -> None:

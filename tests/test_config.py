@@ -72,3 +72,26 @@ def test_round_trip_through_dict() -> None:
 
 def test_parse_overrides_nests() -> None:
     assert parse_overrides(["a.b.c=1", "a.d=x"]) == {"a": {"b": {"c": 1}, "d": "x"}}
+
+
+def test_method_run_defaults_sit_under_files_and_overrides(tmp_path: Path) -> None:
+    # M&N's paper optimizer (AdamW 1e-4) replaces the toolkit's SGD 0.01 for mn runs only
+    mn = load_config(None, ["method.name=mn"])
+    assert (mn.optim.name, mn.optim.lr) == ("adamw", 1e-4)
+    assert mn.optim.weight_decay == 1e-4  # what the method does not name stays the default
+    assert load_config(None, ["method.name=supervised"]).optim.name == "sgd"
+    # a file's or --set's value wins over the method's
+    cfg = tmp_path / "mn.yaml"
+    cfg.write_text("method:\n  name: mn\noptim:\n  lr: 0.001\n")
+    c = load_config(cfg, ["optim.name=adam"])
+    assert (c.optim.name, c.optim.lr) == ("adam", 0.001)
+    # an unknown method is still reported by name, not by a lookup error here
+    with pytest.raises(ConfigError, match="unknown method 'magic'"):
+        load_config(None, ["method.name=magic"])
+
+
+def test_method_run_defaults_name_only_real_config_keys() -> None:
+    from semiseg.methods import METHODS
+
+    for name in METHODS.names():
+        load_config(None, [f"method.name={name}"])  # raises ConfigError on a bad key

@@ -319,8 +319,24 @@ def cmd_methods(_: argparse.Namespace) -> None:
     from semiseg.methods import METHODS
 
     for name in METHODS.names():
-        module = inspect.getmodule(METHODS.get(name))
-        print(f"== {name}\n{inspect.cleandoc(module.__doc__ or '')}\n")
+        cls = METHODS.get(name)
+        module = inspect.getmodule(cls)
+        print(f"== {name}\n{inspect.cleandoc(module.__doc__ or '')}")
+        if cls.run_defaults:
+            flat = ", ".join(f"{k}={v}" for k, v in dotted_items(cls.run_defaults))
+            print(f"run defaults (config files and --set override them): {flat}")
+        print()
+
+
+def dotted_items(tree: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """``{"a": {"b": 1}} -> [("a.b", 1)]``: a nested config mapping as dotted keys."""
+    out: list[tuple[str, object]] = []
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out += dotted_items(value, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", value))
+    return out
 
 
 def cmd_bench(args: argparse.Namespace) -> None:

@@ -362,7 +362,11 @@ def load_config(
     paths: list[str | Path] | str | Path | None = None,
     overrides: list[str] | None = None,
 ) -> RunConfig:
-    """Load a run config: defaults <- YAML files in order (``base:`` chains) <- ``--set``.
+    """Load a run config: defaults, the method's run defaults, YAML files, ``--set``.
+
+    Later layers win: the dataclass defaults, then the chosen method's ``run_defaults``
+    (its paper's optimizer, say), then the YAML files in order (``base:`` chains), then
+    the ``KEY=VALUE`` overrides.
 
     A YAML file may name ``base: other.yaml`` (relative to itself) to start from.
 
@@ -381,9 +385,19 @@ def load_config(
     for path in paths:
         tree = merge(tree, _read_with_base(Path(path), depth=0))
     tree = merge(tree, parse_overrides(overrides or []))
+    tree = merge(_method_run_defaults(tree), tree)
     config = from_dict(RunConfig, tree)
     validate(config)
     return config
+
+
+def _method_run_defaults(tree: dict[str, Any]) -> dict[str, Any]:
+    """The chosen method's own run defaults (paper values), which the files then override."""
+    from semiseg.methods import method_run_defaults  # late import: methods import this module
+
+    method = tree.get("method")
+    name = method.get("name", MethodConfig.name) if isinstance(method, dict) else MethodConfig.name
+    return method_run_defaults(name)
 
 
 def _read_with_base(path: Path, depth: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from semiseg.config import from_dict
@@ -45,6 +46,16 @@ def method_config(name: str, params: dict[str, Any]) -> Any:
     return from_dict(METHODS.get(name).Config, params, prefix="method.params.")
 
 
+def method_run_defaults(name: object) -> dict[str, Any]:
+    """The run settings method ``name`` changes from the toolkit's defaults ({} if unknown).
+
+    An unknown name returns {} here: :func:`method_config` reports it with the valid names.
+    """
+    if not isinstance(name, str) or name not in METHODS.names():
+        return {}
+    return copy.deepcopy(METHODS.get(name).run_defaults)
+
+
 def create_method(name: str, params: dict[str, Any], net: NetSpec) -> SemiSupervisedMethod:
     """Instantiate method ``name`` with hyper-parameters ``params`` on networks ``net``."""
     return METHODS.get(name)(method_config(name, params), net)
@@ -56,4 +67,4 @@ def list_methods() -> list[str]:
 
 
 __all__ = ["METHODS", "NetSpec", "Progress", "SemiBatch", "SemiSupervisedMethod", "StepOutput",
-           "create_method", "list_methods", "method_config"]
+           "create_method", "list_methods", "method_config", "method_run_defaults"]

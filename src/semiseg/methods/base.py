@@ -106,6 +106,10 @@ class SemiSupervisedMethod(nn.Module, ABC):
             some steps (DDP must then look for them).
         supported_dims: Spatial dimensions the method works in (e.g. 2 only for a
             method built on 2D shape priors); others are a configuration error.
+        run_defaults: The paper's values of run settings outside ``method.params``
+            (e.g. ``{"optim": {"name": "adamw", "lr": 1e-4}}``), nested like a config
+            file. They replace the toolkit's defaults for this method; any value a
+            config file or ``--set`` gives still wins.
     """
 
     name: ClassVar[str]
@@ -114,6 +118,7 @@ class SemiSupervisedMethod(nn.Module, ABC):
     uses_unlabeled: ClassVar[bool] = True
     find_unused_parameters: ClassVar[bool] = False  # DDP: some networks idle in some steps
     supported_dims: ClassVar[tuple[int, ...]] = (2, 3)
+    run_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Any, net: NetSpec) -> None:
         super().__init__()

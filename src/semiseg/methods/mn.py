@@ -14,7 +14,8 @@ axis of a 3D patch, beside a 3D network trained from scratch (the configured one
   and ``B`` the batch size (the code's ``floor((ep - 500) / (4000 - 500) * 5)`` of 5).
 - Loss Dice + KL divergence to the (soft) targets, as the code's ``DiceLoss`` +
   ``KLDivLoss(reduction="mean")``. AdamW; the 2D model's learning rate is 10x the 3D
-  model's (1e-3 vs 1e-4: set ``optim.name: adamw``, ``optim.lr: 1e-4``).
+  model's (1e-3 vs 1e-4): ``mn`` runs default to ``optim.name: adamw``, ``optim.lr:
+  1e-4`` (its ``run_defaults``; a config file or ``--set`` still overrides them).
 
 Deviations: EfficientNet-Lite0 with frozen early stages instead of SegFormer-b2 with
 LoRA (a small pre-trained 2D model that runs offline on a CPU); slices are padded to a
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -85,6 +87,7 @@ class ModelsAndNetworks(SemiSupervisedMethod):
     phases = ("warmup", "cotrain")
     supported_dims = (3,)
     find_unused_parameters = True  # the model not in training idles during co-training
+    run_defaults: ClassVar[dict[str, Any]] = {"optim": {"name": "adamw", "lr": 1e-4}}
 
     @dataclass
     class Config:
