@@ -31,8 +31,26 @@ class TestConfidenceAwareDisplacement(MethodContract):
         assert out.sum() == 36 and out[0, 0, 10:16, 0:6].all()
 
     def test_loss_is_the_sum_of_its_parts(self) -> None:
+        # ABD's terms (ABD-I weight 2) plus the teacher's on the displaced views
         out = self.step(self.make(2), tiny_batch(2))
         logs = out.logs
-        expected = sum(logs[f"loss_sup{k}"] + logs["w_unlabeled"]
-                       * (logs[f"loss_cps{k}"] + logs[f"loss_displaced{k}"]) for k in (1, 2))
+        expected = sum(logs[f"loss_sup{k}"] + 2 * logs[f"loss_abd_i{k}"] + logs["w_cross"]
+                       * (logs[f"loss_cross{k}"] + logs[f"loss_teacher{k}"]) for k in (1, 2))
         assert torch.allclose(out.loss.detach(), expected, atol=1e-5)
+
+    def test_unlabeled_views_are_displaced_by_llcr_not_abd_r(self) -> None:
+        # a doubtful 3x3 blob in the weak view's confidence: only that box moves, taken
+        # from the strong view's most confident window, whatever ABD's grid would pick
+        method = self.make(2)
+        u_w, u_s = torch.zeros(1, 1, 16, 16), torch.ones(1, 1, 16, 16)
+        p_w = torch.full((1, 2, 16, 16), 0.0)
+        p_w[:, 0] = 1.0
+        p_w[0, :, 6:9, 9:12] = 0.5
+        p_s = p_w.clone()
+        p_s[0, :, 6:9, 9:12] = torch.tensor([1.0, 0.0]).view(2, 1, 1)
+        p_s[0, :, 0:3, 0:3] = 0.5  # the strong view doubts elsewhere
+        out = method.unlabeled_displacement(u_w, u_s, [p_w.log(), p_s.log()], [p_w, p_s],
+                                            Progress(0, 100))
+        weak, strong = out[:1], out[1:]
+        assert weak.sum() == 9 and weak[0, 0, 6:9, 9:12].all()
+        assert (strong == 0).sum() == 9 and (strong[0, 0, 0:3, 0:3] == 0).all()

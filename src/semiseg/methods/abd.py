@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
 from semiseg.losses import dice_loss, supervised_loss
 from semiseg.methods.base import Progress, SemiBatch, StepOutput
@@ -60,19 +61,11 @@ class AdaptiveBidirectionalDisplacement(CrossPseudoSupervision):
         x_w, x_s, logits = self.weak_strong_logits(batch)
         with torch.no_grad():
             probs = [lg.float().softmax(1) for lg in logits]
-            conf_l = [patch_confidence(p[:n_l], cfg.grid) for p in probs]
-            conf_u = [patch_confidence(p[n_l:], cfg.grid) for p in probs]
-            dist_u = [patch_class_distribution(lg[n_l:], cfg.grid) for lg in logits]
-            # ABD-I: most confident patch <- the other view's least confident one
-            idx_i = (conf_l[0].argmax(1), conf_l[1].argmin(1), conf_l[1].argmax(1),
-                     conf_l[0].argmin(1))
-            apply = torch.rand(n_l, device=x_w.device) < cfg.abd_i_p
-            img_i = torch.cat(swap_patches(x_w[:n_l], x_s[:n_l], cfg.grid, *idx_i, apply=apply))
-            lab_i = torch.cat(displace_labels(batch.y_l, batch.y_l, cfg.grid, *idx_i,
-                                              apply=apply))
-            # ABD-R: least confident patch <- the other view's most similar confident one
-            idx_r = abd_r_indices(conf_u[0], conf_u[1], dist_u[0], dist_u[1], cfg.top_k)
-        img_r = torch.cat(swap_patches(batch.x_u, x_s[n_l:], cfg.grid, *idx_r))
+            img_i, lab_i = self.labeled_displacement(x_w[:n_l], x_s[:n_l], batch.y_l,
+                                                     [p[:n_l] for p in probs])
+            img_r = self.unlabeled_displacement(x_w[n_l:], x_s[n_l:],
+                                                [lg[n_l:] for lg in logits],
+                                                [p[n_l:] for p in probs], progress)
         n_i = img_i.shape[0]
         logits_d = [net(torch.cat([img_i, img_r])) for net in self.nets]
         use_i = progress.fraction < cfg.abd_i_until
@@ -91,5 +84,59 @@ class AdaptiveBidirectionalDisplacement(CrossPseudoSupervision):
             logs[f"loss_sup{k + 1}"] = loss_sup.detach()
             logs[f"loss_cross{k + 1}"] = cross.detach()
             logs[f"loss_abd_i{k + 1}"] = loss_i.detach()
+        extra, extra_logs = self.displaced_unlabeled_loss(
+            img_r, [lg[n_i:] for lg in logits_d], progress)
         logs["w_cross"] = weight
-        return StepOutput(loss, logs)
+        logs.update(extra_logs)
+        return StepOutput(loss + weight * extra, logs)
+
+    def labeled_displacement(self, x_w: Tensor, x_s: Tensor, y: Tensor,
+                             probs: list[Tensor]) -> tuple[Tensor, Tensor]:
+        """ABD-I: each view's most confident patch <- the other view's least confident one.
+
+        Args:
+            x_w, x_s: ``[B_l, C, *S]`` weak and strong views of the labeled images.
+            y: ``[B_l, *S]`` their labels.
+            probs: both networks' ``[B_l, K, *S]`` softmax on them.
+
+        Returns:
+            ``([2 B_l, C, *S] images, [2 B_l, *S] labels)``, each sample displaced with
+            probability ``abd_i_p``.
+        """
+        cfg = self.config
+        conf = [patch_confidence(p, cfg.grid) for p in probs]
+        idx = (conf[0].argmax(1), conf[1].argmin(1), conf[1].argmax(1), conf[0].argmin(1))
+        apply = torch.rand(x_w.shape[0], device=x_w.device) < cfg.abd_i_p
+        images = torch.cat(swap_patches(x_w, x_s, cfg.grid, *idx, apply=apply))
+        return images, torch.cat(displace_labels(y, y, cfg.grid, *idx, apply=apply))
+
+    def unlabeled_displacement(self, u_w: Tensor, u_s: Tensor, logits: list[Tensor],
+                               probs: list[Tensor], progress: Progress) -> Tensor:
+        """ABD-R: each view's least confident patch <- the other's most similar confident one.
+
+        Args:
+            u_w, u_s: ``[B_u, C, *S]`` weak and strong views of the unlabeled images.
+            logits, probs: both networks' ``[B_u, K, *S]`` logits and softmax on them.
+            progress: Where training stands (unused by ABD; CAD escalates with it).
+
+        Returns:
+            ``[2 B_u, C, *S]``: the displaced weak view, then the displaced strong one.
+        """
+        cfg = self.config
+        conf = [patch_confidence(p, cfg.grid) for p in probs]
+        dist = [patch_class_distribution(lg, cfg.grid) for lg in logits]
+        idx = abd_r_indices(conf[0], conf[1], dist[0], dist[1], cfg.top_k)
+        return torch.cat(swap_patches(u_w, u_s, cfg.grid, *idx))
+
+    def displaced_unlabeled_loss(self, images: Tensor, logits: list[Tensor],
+                                 progress: Progress) -> tuple[Tensor, dict[str, Tensor | float]]:
+        """An extra unlabeled term on the displaced views, weighted like cross teaching.
+
+        ABD has none (returns 0 and no logs); methods built on it add theirs here.
+
+        Args:
+            images: ``[2 B_u, C, *S]`` the displaced unlabeled views.
+            logits: both networks' ``[2 B_u, K, *S]`` logits on them (with gradient).
+            progress: Where training stands.
+        """
+        return images.new_zeros(()), {}

@@ -1,29 +1,32 @@
 """Confidence-aware adaptive displacement (CAD; Xiao et al., 2025), no public code.
 
-From the paper's abstract (arXiv 2502.00536): ABD-style displacement inside a Mean
-Teacher + cross pseudo supervision framework, where the largest low-confidence region
-(LLCR) is replaced by high-confidence content, and the maximum replacement size and the
-confidence threshold escalate during training (DTE). Realised here as:
+From the paper's abstract (arXiv 2502.00536): CAD is built on ABD, inside a Mean
+Teacher + cross pseudo supervision framework; its unlabeled displacement replaces the
+largest low-confidence region (LLCR) by high-confidence content, and the maximum
+replacement size and the confidence threshold escalate during training (DTE). Realised
+here as ABD (:mod:`semiseg.methods.abd`: two networks on a weak and a strong view,
+ABD-I on labeled images, cross teaching on the original and the displaced unlabeled
+views) with two changes:
 
-- Two networks as in ABD, the first on the weak view (the image), the second on a strong
-  photometric view of the same batch; each has a supervised loss (CE + Dice) / 2.
-- LLCR on unlabeled images: in each view, voxels whose own network's confidence (max
-  softmax) is below ``tau`` form components; the largest one's bounding box, cut to at
-  most ``s`` of every side (the window covering most of the component), is overwritten
-  by the other view's most confident window of the same size (summed confidence).
+- LLCR replaces ABD-R on unlabeled images: in each view, voxels whose own network's
+  confidence (max softmax) is below ``tau`` form components; the largest one's bounding
+  box, cut to at most ``s`` of every side (the window covering most of the component),
+  is overwritten by the other view's most confident window of the same size (summed
+  confidence), instead of one cell of a fixed 4x4 grid.
 - DTE: ``tau`` and ``s`` grow linearly over the run, from ``threshold_start`` 0.75 to
   ``threshold_end`` 0.95 and from ``size_start`` 1/4 (ABD's patch side on its 4x4 grid)
   to ``size_end`` 1/2: early, only small clearly-uncertain regions move; later, larger
   regions and stricter confidence.
-- Cross pseudo supervision between the two networks on the original unlabeled views
-  (CE on the other's argmax) and Mean Teacher guidance on the displaced ones: an EMA
-  teacher of the first network (decay 0.99) labels both displaced images (argmax) and
-  both networks learn them by CE. Per network ``sup + w (cps + displaced)`` with
-  ``w = 0.1 sigmoid_rampup`` over the run (the CPS/ABD weight).
+- Mean Teacher guidance: an EMA teacher of the first network (decay 0.99) labels both
+  displaced views (argmax) and both networks learn them by CE, weighted like the cross
+  teaching (``w = 0.1 sigmoid_rampup`` over the run). Per network:
+  ``sup + 2 abd_i + w (cross(orig) + cross(displaced) + teacher(displaced))``.
 
-Deviations: every numeric value above (thresholds, sizes, weights, linear escalation)
-is this toolkit's choice, because the paper's are unpublished; ABD-I (labeled
-displacement) is not used; the first network is validated and exported.
+Deviations: every numeric value above (thresholds, sizes, linear escalation, the
+teacher term's weight) is this toolkit's choice, because the paper's are unpublished;
+ABD's ``top_k`` is unused (LLCR picks the single most confident window); the second
+network is a UNet, as in this toolkit's ABD; the first network is validated and
+exported.
 """
 
 from __future__ import annotations
@@ -35,21 +38,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from semiseg.losses import supervised_loss
-from semiseg.methods.base import NetSpec, Progress, SemiBatch, StepOutput, freeze
-from semiseg.methods.cps import CrossPseudoSupervision
+from semiseg.methods.abd import AdaptiveBidirectionalDisplacement
+from semiseg.methods.base import NetSpec, Progress, freeze
 from semiseg.ssl import ema_update, mean_teacher_decay
 from semiseg.ssl.regions import confident_windows, low_confidence_boxes, paste_boxes
 
 
-class ConfidenceAwareDisplacement(CrossPseudoSupervision):
-    """Cross pseudo supervision + EMA teacher on views with their largest doubt replaced."""
+class ConfidenceAwareDisplacement(AdaptiveBidirectionalDisplacement):
+    """ABD whose unlabeled displacement moves the largest doubt, plus an EMA teacher."""
 
     name = "cad"
 
     @dataclass
-    class Config(CrossPseudoSupervision.Config):
-        """CAD hyper-parameters (the toolkit's choices; the paper's are unpublished)."""
+    class Config(AdaptiveBidirectionalDisplacement.Config):
+        """CAD hyper-parameters (ABD's, plus the toolkit's choices for LLCR and DTE)."""
 
         threshold_start: float = 0.75
         threshold_end: float = 0.95
@@ -79,28 +81,24 @@ class ConfidenceAwareDisplacement(CrossPseudoSupervision):
         starts, sides = low_confidence_boxes(conf_view, tau, size)
         return paste_boxes(view, other, starts, confident_windows(conf_other, sides), sides)
 
-    def training_step(self, batch: SemiBatch, progress: Progress) -> StepOutput:
-        """Supervised, cross pseudo-supervision and displaced-view losses of both networks."""
-        n_l = batch.x_l.shape[0]
-        x_w, x_s, logits = self.weak_strong_logits(batch)
+    def unlabeled_displacement(self, u_w: Tensor, u_s: Tensor, logits: list[Tensor],
+                               probs: list[Tensor], progress: Progress) -> Tensor:
+        """LLCR both ways: ``[2 B_u, C, *S]``, the displaced weak view then the strong one."""
+        conf = [p.max(1).values for p in probs]
+        return torch.cat([self.displace(u_w, u_s, conf[0], conf[1], progress),
+                          self.displace(u_s, u_w, conf[1], conf[0], progress)])
+
+    def displaced_unlabeled_loss(self, images: Tensor, logits: list[Tensor],
+                                 progress: Progress) -> tuple[Tensor, dict[str, Tensor | float]]:
+        """Both networks' CE to the EMA teacher's argmax on the displaced views."""
         with torch.no_grad():
-            conf = [lg[n_l:].float().softmax(1).max(1).values for lg in logits]
-            u_w, u_s = x_w[n_l:], x_s[n_l:]
-            displaced = torch.cat([self.displace(u_w, u_s, conf[0], conf[1], progress),
-                                   self.displace(u_s, u_w, conf[1], conf[0], progress)])
-            target_d = self.teacher(displaced).argmax(1)
-        weight = self.pseudo_weight(progress)
-        loss, logs = 0.0, {}
-        for k, net in enumerate(self.nets):
-            loss_sup = supervised_loss(logits[k][:n_l], batch.y_l)
-            cps = F.cross_entropy(logits[k][n_l:].float(), logits[1 - k][n_l:].detach().argmax(1))
-            disp = F.cross_entropy(net(displaced).float(), target_d)
-            loss = loss + loss_sup + weight * (cps + disp)
-            logs.update({f"loss_sup{k + 1}": loss_sup.detach(), f"loss_cps{k + 1}": cps.detach(),
-                         f"loss_displaced{k + 1}": disp.detach()})
+            target = self.teacher(images).argmax(1)
+        terms = [F.cross_entropy(lg.float(), target) for lg in logits]
         tau, size = self.escalation(progress)
-        logs.update(w_unlabeled=weight, tau=tau, max_side=size)
-        return StepOutput(loss, logs)
+        logs: dict[str, Tensor | float] = {f"loss_teacher{k + 1}": t.detach()
+                                           for k, t in enumerate(terms)}
+        logs.update(tau=tau, max_side=size)
+        return terms[0] + terms[1], logs
 
     def on_after_optimizer_step(self, progress: Progress) -> None:
         """EMA update of the teacher from the first network."""
