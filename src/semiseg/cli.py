@@ -162,6 +162,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def _print_result(result: dict) -> None:
+    from semiseg.metrics.clinical import format_agreement
+
     if not result:  # non-zero ranks of a distributed run report nothing
         return
     paths = result["paths"]
@@ -169,6 +171,9 @@ def _print_result(result: dict) -> None:
           f" of {result['iterations']}), Dice/Jaccard in %, HD95/ASD in "
           f"{'mm' if result['distance_units'] == 'mm' else 'voxels'}:")
     print(result["table"])
+    if "clinical" in result:
+        print(f"\nclinical read-outs of the val patients against their truth (ACDC "
+              f"evaluation):\n{format_agreement(result['clinical'])}")
     print(f"\ntrained in {result['wall_seconds']:.0f} s "
           f"({result['median_seconds_per_iteration'] * 1000:.0f} ms/iteration, {result['device']})")
     print(f"results:     {paths['summary']}\nper case:    {paths['metrics']}")
@@ -217,6 +222,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """Score a run's checkpoint, or a folder of predictions, on the val (or given) cases."""
     from semiseg.api import evaluate_predictions_folder, evaluate_run
+    from semiseg.metrics.clinical import format_agreement
     from semiseg.metrics.report import format_summary
 
     if args.pred:
@@ -227,6 +233,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             raise SemisegError("semiseg evaluate needs a run folder or --pred FOLDER --data ROOT")
         summary, out = evaluate_run(args.run, args.checkpoint, args.cases, args.out)
     print(format_summary(summary))
+    if "clinical" in summary:
+        print(f"\nclinical read-outs against the truth:\n{format_agreement(summary['clinical'])}"
+              f"\nper patient: {out / 'clinical.csv'}")
     print(f"\nper case: {out / 'metrics.csv'}\nsummary:  {out / 'summary.json'}")
 
 

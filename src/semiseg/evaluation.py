@@ -15,8 +15,9 @@ from semiseg.data.io import read_image, write_label
 from semiseg.data.nnunet import Case, NnUNetDataset
 from semiseg.errors import DataError
 from semiseg.inference import predict_case
+from semiseg.metrics.clinical import cardiac_evaluation
 from semiseg.metrics.ellipse import head_circumference
-from semiseg.metrics.report import case_metrics, summarize
+from semiseg.metrics.report import case_metrics, summarize, write_json, write_rows_csv
 
 
 def class_dice(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> np.ndarray:
@@ -109,6 +110,40 @@ def evaluate_network(net: nn.Module, cases: list[Case], class_names: list[str],
     summary["seconds"] = {"predict": t1 - t0, "metrics": time.perf_counter() - t1,
                           "cases": len(cases)}
     return rows, summary, preds
+
+
+def clinical_evaluation(preds: list[np.ndarray], cases: list[Case], labels: dict[str, int],
+                        folder: Path | None = None, prefix: str = "",
+                        ) -> dict[str, dict[str, Any]] | None:
+    """Cardiac read-outs of predictions against the truth (ACDC clinical evaluation).
+
+    Only for cardiac data (see :func:`semiseg.metrics.clinical.cardiac_evaluation`);
+    otherwise None and nothing is written.
+
+    Args:
+        preds: ``[*S]`` label maps, one per case, on the cases' grids.
+        cases: The cases (truth and geometry).
+        labels: Class name -> value of the data set.
+        folder: If given, ``<prefix>clinical.csv`` (one row per patient) and
+            ``<prefix>clinical.json`` (agreement per read-out) are written there.
+        prefix: File name prefix.
+
+    Returns:
+        Agreement per read-out (``{"LV_EF": {"corr", "bias", "std", "mae", "n",
+        "units"}, ...}``: EF errors in percentage points, volumes in mL or voxels) or None.
+    """
+    spacing = {c.case_id: (tuple(c.geometry.spacing) if c.geometry.spacing_known else None)
+               for c in cases}
+    found = cardiac_evaluation({c.case_id: (p, c.label) for p, c in zip(preds, cases,
+                                                                       strict=True)},
+                               labels, spacing)
+    if found is None:
+        return None
+    rows, summary = found
+    if folder is not None:
+        write_rows_csv(rows, folder / f"{prefix}clinical.csv")
+        write_json(summary, folder / f"{prefix}clinical.json")
+    return summary
 
 
 def load_prediction_folder(pred_dir: Path, dataset: NnUNetDataset,

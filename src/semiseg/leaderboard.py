@@ -121,6 +121,10 @@ def _stats(values: list[float]) -> dict[str, float]:
     return {"mean": float(arr.mean()), "std": float(arr.std()), "n": len(arr)}
 
 
+# clinical read-out -> leaderboard key: mean absolute EF error over val patients (pp)
+CLINICAL_COLUMNS = {"LV_EF": "lv_ef_mae", "RV_EF": "rv_ef_mae"}
+
+
 def collect(out: str | Path) -> list[dict[str, Any]]:
     """One leaderboard row per (method, labeled) from every ``*/result.json`` below ``out``.
 
@@ -146,6 +150,9 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
         classes = list(results[0]["val_per_class"])
         row["per_class"] = {c: {m: _stats([r["val_per_class"][c][m]["mean"] for r in results])
                                 for m in METRICS} for c in classes}
+        if all("clinical" in r for r in results):  # cardiac data: EF error per patient
+            for key, name in CLINICAL_COLUMNS.items():
+                row[name] = _stats([r["clinical"][key]["mae"] for r in results])
         row["wall_minutes"] = _stats([r["wall_seconds"] / 60 for r in results])
         row["peak_memory_gib"] = _stats([r.get("peak_memory_gib") for r in results])
         row["runs"] = [str(Path(r["paths"]["run"])) for r in results]
@@ -164,8 +171,10 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     units = rows[0]["units"] if rows else "voxel"
     classes = list(rows[0]["per_class"]) if rows else []
     hc = bool(rows) and all("hc_abs_diff_mm" in r for r in rows)
+    ef = bool(rows) and all("lv_ef_mae" in r for r in rows)
     head = (["method", "labeled", "seeds", "Dice %", "Jaccard %", f"HD95 ({units})",
              f"ASD ({units})"] + (["HC error (mm)"] if hc else [])
+            + (["LV EF error (pp)", "RV EF error (pp)"] if ef else [])
             + [f"Dice {c}" for c in classes] + ["minutes/run", "peak GiB"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -173,6 +182,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         cells = [r["method"], budget, ",".join(map(str, r["seeds"])),
                  _fmt(r["dice"], 100), _fmt(r["jaccard"], 100), _fmt(r["hd95"]), _fmt(r["asd"])]
         cells += [_fmt(r["hc_abs_diff_mm"])] if hc else []
+        cells += [_fmt(r["lv_ef_mae"]), _fmt(r["rv_ef_mae"])] if ef else []
         cells += [_fmt(r["per_class"][c]["dice"], 100) for c in classes]
         cells += [_fmt(r["wall_minutes"], digits=1), _fmt(r["peak_memory_gib"], digits=2)]
         lines.append("| " + " | ".join(cells) + " |")
@@ -185,7 +195,8 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     for r in rows:
         item: dict[str, Any] = {"method": r["method"], "labeled": r["labeled"],
                                 "seeds": " ".join(map(str, r["seeds"])), "units": r["units"]}
-        for m in (*METRICS, *(m for m in OPTIONAL_METRICS if m in r)):
+        for m in (*METRICS, *(m for m in OPTIONAL_METRICS if m in r),
+                  *(m for m in CLINICAL_COLUMNS.values() if m in r)):
             item[f"{m}_mean"], item[f"{m}_std"] = r[m]["mean"], r[m]["std"]
         for c, stats in r["per_class"].items():
             for m in METRICS:

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -30,6 +31,37 @@ def test_run_folder_has_everything(finished_run: Path) -> None:
     assert len(preds) == 4  # 2 val patients x 2 frames
     val_rows = (finished_run / "val.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in val_rows[1:]] == ["3", "6"]
+
+
+def test_cardiac_runs_report_clinical_readouts(finished_run: Path, tiny_dataset: Path) -> None:
+    # the phantom is cardiac (LV/RV/Myo, frame01 = ED, frame02 = ES): every run reports the
+    # EF error of its val patients, computed from its own predictions and the truth
+    import csv
+
+    import nibabel as nib
+
+    from semiseg.metrics.clinical import CardiacSpec, patient_readouts
+
+    result = json.loads((finished_run / "result.json").read_text())
+    lv_ef = result["clinical"]["LV_EF"]
+    assert lv_ef["n"] == 2 and lv_ef["units"] == "pp"
+    rows = list(csv.DictReader((finished_run / "eval" / "val_clinical.csv").open()))
+    assert len(rows) == 2
+    labels = json.loads((tiny_dataset / "dataset.json").read_text())["labels"]
+    errors = []
+    for row in rows:
+        def read(folder: Path, case: str) -> np.ndarray:
+            return np.asarray(nib.load(folder / f"{case}.nii.gz").dataobj)
+        pred = [read(finished_run / "eval" / "predictions", row[k]) for k in ("ed", "es")]
+        truth = [read(tiny_dataset / "labelsTr", row[k]) for k in ("ed", "es")]
+        spacing = nib.load(tiny_dataset / "labelsTr" / f"{row['ed']}.nii.gz").header.get_zooms()
+        mine = patient_readouts(*pred, labels, CardiacSpec(), spacing)
+        ref = patient_readouts(*truth, labels, CardiacSpec(), spacing)
+        assert float(row["LV_EF"]) == pytest.approx(mine["LV_EF"], nan_ok=True)
+        errors.append(abs(mine["LV_EF"] - ref["LV_EF"]))
+    finite = [e for e in errors if np.isfinite(e)]
+    if finite:
+        assert lv_ef["mae"] == pytest.approx(np.mean(finite))
 
 
 def test_predictions_keep_the_input_geometry(finished_run: Path, tiny_dataset: Path) -> None:

@@ -9,7 +9,8 @@ logs; a method only turns a :class:`SemiBatch` into a loss. Run folder layout::
     run_dir/val.csv           val Dice per class every ``val_every`` steps
     run_dir/tensorboard/      the same scalars for TensorBoard
     run_dir/checkpoints/      last.pt (resumable), best.pt (best val Dice)
-    run_dir/eval/             final metrics of best.pt on val, predictions, overview.png
+    run_dir/eval/             final metrics of best.pt on val, predictions, overview.png, and
+                              for cardiac data the clinical read-outs (val_clinical.csv/.json)
     run_dir/result.json       the headline numbers of the run
 
 Under torchrun every rank runs this loop on its shard of each batch; validation cases
@@ -37,7 +38,7 @@ from semiseg.engine.logging import RunLogger
 from semiseg.engine.runtime import peak_cuda_gib, peak_rss_gib
 from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
 from semiseg.errors import SemisegError
-from semiseg.evaluation import evaluate_network, validation_dice
+from semiseg.evaluation import clinical_evaluation, evaluate_network, validation_dice
 from semiseg.metrics.report import format_summary, write_json, write_metrics
 from semiseg.version import provenance
 
@@ -213,6 +214,7 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
     pred_dir = eval_dir / "predictions" if config.eval.save_predictions else None
     rows, summary, preds = evaluate_network(method.predictor(), data.val_cases, ds.class_names,
                                             config, device, amp, pred_dir, ds.file_ending)
+    clinical = clinical_evaluation(preds, data.val_cases, ds.labels, eval_dir, prefix="val_")
     write_metrics(rows, summary, eval_dir, prefix="val_")
     per_case = [float(np.mean([r["dice"] for r in rows if r["case"] == c.case_id]))
                 for c in data.val_cases]
@@ -236,5 +238,7 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
                   "predictions": str(pred_dir) if pred_dir else None, "picture": str(picture)},
         "table": format_summary(summary),
     }
+    if clinical is not None:  # cardiac data: EF errors in percentage points, volumes
+        result["clinical"] = clinical
     write_json(result, run_dir / "result.json")
     return result

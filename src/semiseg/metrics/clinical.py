@@ -133,8 +133,60 @@ def clinical_rows(cases: dict[str, tuple[np.ndarray, np.ndarray | None]],
     return rows
 
 
-def clinical_summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Agreement of every read-out over patients (rows of :func:`clinical_rows`)."""
-    return {key: agreement([r[key] for r in rows if f"{key}_ref" in r],
-                           [r[f"{key}_ref"] for r in rows if f"{key}_ref" in r])
+def readout_unit(key: str, volume_units: str) -> str:
+    """Unit of a read-out's values and errors: "pp" (EF), "g" (mass), "mL" or "voxel"."""
+    if key.endswith("_EF"):
+        return "pp"
+    if "mass" in key and volume_units == "mL":
+        return "g"
+    return volume_units
+
+
+def clinical_summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Agreement of every read-out over patients (rows of :func:`clinical_rows`).
+
+    Each entry is :func:`agreement`'s plus ``units`` (see :func:`readout_unit`).
+    """
+    volume_units = rows[0]["units"] if rows else "voxel"
+    return {key: {**agreement([r[key] for r in rows if f"{key}_ref" in r],
+                              [r[f"{key}_ref"] for r in rows if f"{key}_ref" in r]),
+                  "units": readout_unit(key, volume_units)}
             for key in (*READOUTS, "Myo_mass_ES")}
+
+
+def cardiac_evaluation(cases: dict[str, tuple[np.ndarray, np.ndarray | None]],
+                       labels: dict[str, int],
+                       spacing: dict[str, Sequence[float] | None],
+                       spec: CardiacSpec | None = None,
+                       ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]] | None:
+    """Per-patient read-outs and their agreement, or None for data that is not cardiac.
+
+    Every evaluation calls this: it answers only when the data set has the spec's three
+    structures and at least one patient has both an ED and an ES case among ``cases``.
+
+    Args:
+        cases: ``case id -> (prediction, truth or None)`` label maps.
+        labels: Class name -> value.
+        spacing: ``case id -> spacing`` in mm, or None for voxel units.
+        spec: Structure names and phase patterns (default: ACDC's).
+
+    Returns:
+        ``(rows of clinical_rows, clinical_summary of them)`` or None.
+    """
+    spec = spec or CardiacSpec()
+    if not all(name in labels for name in (spec.lv, spec.rv, spec.myo)):
+        return None
+    if not pair_phases(list(cases), spec):
+        return None
+    rows = clinical_rows(cases, labels, spec, spacing)
+    return rows, clinical_summary(rows)
+
+
+def format_agreement(summary: dict[str, dict[str, Any]]) -> str:
+    """A small text table of :func:`clinical_summary`: unit, MAE, bias ± std, corr, n."""
+    lines = [f"{'read-out':<14}{'unit':>7}{'MAE':>10}{'bias ± std':>20}{'corr':>8}{'n':>5}"]
+    for key, a in summary.items():
+        bias = f"{a['bias']:.2f} ± {a['std']:.2f}"
+        lines.append(f"{key:<14}{a.get('units', ''):>7}{a['mae']:>10.2f}{bias:>20}"
+                     f"{a['corr']:>8.3f}{a['n']:>5}")
+    return "\n".join(lines)
