@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,10 @@ def build_step_runner(config: RunConfig) -> Callable[[], None]:
 
 
 def measure_speed(config: RunConfig, steps: int = 20, warmup: int = 5) -> dict[str, Any]:
-    """Median seconds per training step after warm-up, iterations/s and peak memory."""
+    """Median seconds per training step after warm-up, iterations/s and peak memory.
+
+    On CUDA also ``host_syncs_per_step`` (:func:`count_host_syncs`) of up to 10 more steps.
+    """
     step = build_step_runner(config)
     cuda = torch.cuda.is_available() and config.train.device != "cpu"
     for _ in range(warmup):
@@ -43,4 +47,26 @@ def measure_speed(config: RunConfig, steps: int = 20, warmup: int = 5) -> dict[s
            "steps": steps, "peak_rss_gib": peak_rss_gib()}
     if cuda:
         out["peak_cuda_gib"] = peak_cuda_gib()
+        out["host_syncs_per_step"] = count_host_syncs(step, min(steps, 10))
     return out
+
+
+def count_host_syncs(step: Callable[[], None], steps: int) -> list[int]:
+    """CUDA only: how many times each of ``steps`` training steps waited for the GPU.
+
+    Runs the steps under ``torch.cuda.set_sync_debug_mode("warn")``, which warns at every
+    synchronising call (``.item()``, ``bool(tensor)``, device-to-host copies, ...). Steps
+    that log (every ``train.log_every``) sync by design; the others should show 0.
+    """
+    counts = []
+    previous = torch.cuda.get_sync_debug_mode()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        for _ in range(steps):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                step()
+            counts.append(sum("synchroniz" in str(w.message) for w in caught))
+    finally:
+        torch.cuda.set_sync_debug_mode(previous)
+    return counts
