@@ -225,7 +225,7 @@ class RunConfig:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "data.normalize": ("none", "zscore", "minmax"),
     "data.cache": ("auto", "device", "cpu"),
-    "optim.name": ("sgd", "adamw", "adam"),
+    "optim.name": ("sgd", "adamw", "adam", "radam"),
     "optim.schedule": ("poly", "cosine", "constant"),
     "train.amp": ("auto", "off", "bf16", "fp16"),
     "train.channels_last": ("auto", "on", "off"),

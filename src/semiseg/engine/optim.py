@@ -27,7 +27,8 @@ def build_optimizer(groups: dict[str, Iterable[nn.Parameter]], cfg: OptimConfig,
     if cfg.name == "sgd":
         return torch.optim.SGD(param_groups, lr=cfg.lr, momentum=cfg.momentum,
                                weight_decay=cfg.weight_decay)
-    opt_cls = torch.optim.AdamW if cfg.name == "adamw" else torch.optim.Adam
+    opt_cls = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam,
+               "radam": torch.optim.RAdam}[cfg.name]
     return opt_cls(param_groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
