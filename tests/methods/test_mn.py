@@ -28,6 +28,39 @@ class TestModelsAndNetworks(MethodContract):
         assert method.net2d.training  # the pseudo-labeler is back in training mode
 
 
+def test_any_pretrained_2d_network_from_disk(tmp_path) -> None:
+    # a 2D UNet trained elsewhere, saved inside a semiseg-style checkpoint under a prefix
+    import pytest
+
+    from semiseg.errors import SemisegError
+    from semiseg.methods import create_method
+    from semiseg.methods.base import NetSpec
+
+    torch.manual_seed(5)
+    donor = UNet(2, 1, 7, [4, 8, 16], [0.0, 0.1, 0.2])  # other classes: head not taken
+    path = tmp_path / "best.pt"
+    torch.save({"method": {f"student.{k}": v for k, v in donor.state_dict().items()},
+                "config": {}}, path)
+    spec = NetSpec("unet", 3, 1, 2, {"channels": [4, 8, 16], "dropout": [0.0, 0.1, 0.2]})
+    method = create_method("mn", {"network_2d": "unet", "weights_2d": str(path)}, spec)
+    net2d = method.net2d.net
+    assert type(net2d) is UNet
+    for key, value in donor.state_dict().items():
+        if not key.startswith("head."):
+            assert torch.equal(net2d.state_dict()[key], value), key
+    assert net2d.head.out_channels == 2
+    # a plain state dict works too; a foreign one is a one-line error naming the file
+    torch.save(donor.state_dict(), tmp_path / "plain.pt")
+    create_method("mn", {"network_2d": "unet", "weights_2d": str(tmp_path / "plain.pt")}, spec)
+    torch.save({"w": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(SemisegError, match=r"other\.pt: holds no UNet"):
+        create_method("mn", {"network_2d": "unet", "weights_2d": str(tmp_path / "other.pt")},
+                      spec)
+    with pytest.raises(SemisegError, match=r"missing\.pt: weights file does not exist"):
+        create_method("mn", {"network_2d": "unet", "weights_2d": str(tmp_path / "missing.pt")},
+                      spec)
+
+
 def test_pseudo_share_follows_the_schedule() -> None:
     """floor(f B) / B: 0 at the start of co-training, all pseudo-labeled at the end."""
     shares = [pseudo_share(f, 5) for f in (0.0, 0.19, 0.2, 0.5, 0.99, 1.0)]

@@ -48,6 +48,53 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     return state
 
 
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors of a weights file: a semiseg checkpoint's method state, or a plain state dict.
+
+    Raises:
+        SemisegError: missing or unreadable file, or one that holds no tensors.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SemisegError(f"{path}: weights file does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for truncated/foreign files
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise SemisegError(f"{path}: cannot read weights ({msg[:200]})") from None
+    if isinstance(state, dict) and "method" in state and "config" in state:
+        state = state["method"]  # a semiseg checkpoint
+    if not isinstance(state, dict) or not any(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise SemisegError(f"{path}: holds no state dict of tensors")
+    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+def matching_weights(target: torch.nn.Module, source: dict[str, torch.Tensor],
+                     path: str | Path) -> dict[str, torch.Tensor]:
+    """The weights in ``source`` of a network shaped like ``target``, its head excepted.
+
+    ``source`` may hold the network under any prefix (``nets.0.``, ``student.``, or none),
+    beside other networks; the output convolution (``head.``) is left out because its
+    classes may differ and pre-training leaves it untrained.
+
+    Raises:
+        SemisegError: no complete set of matching names and shapes.
+    """
+    wanted = {k: v for k, v in target.state_dict().items() if not k.startswith("head.")}
+    if not wanted:
+        raise SemisegError(f"{path}: this run's network has no weights to initialise")
+    first = next(iter(wanted))
+    prefixes = sorted({k[: -len(first)] for k in source if k.endswith(first)
+                       and (k == first or k[: -len(first)].endswith("."))})
+    for prefix in prefixes:
+        if all(prefix + k in source and source[prefix + k].shape == v.shape
+               for k, v in wanted.items()):
+            return {k: source[prefix + k] for k in wanted}
+    raise SemisegError(f"{path}: holds no {type(target).__name__} of this run's shape "
+                       "(check model.channels and the data's channels/classes)")
+
+
 def init_from_checkpoint(method: torch.nn.Module, path: str | Path) -> int:
     """Initialise a fresh method's networks from another run's checkpoint.
 
@@ -66,20 +113,7 @@ def init_from_checkpoint(method: torch.nn.Module, path: str | Path) -> int:
     path = Path(path)
     source = load_checkpoint(path)["method"]
     target = method.predictor()  # type: ignore[operator]
-    wanted = {k: v for k, v in target.state_dict().items() if not k.startswith("head.")}
-    if not wanted:
-        raise SemisegError(f"{path}: this run's network has no weights to initialise")
-    first = next(iter(wanted))
-    prefixes = sorted({k[: -len(first)] for k in source if k.endswith(first)
-                       and (k == first or k[: -len(first)].endswith("."))})
-    for prefix in prefixes:
-        if all(prefix + k in source and source[prefix + k].shape == v.shape
-               for k, v in wanted.items()):
-            weights = {k: source[prefix + k] for k in wanted}
-            break
-    else:
-        raise SemisegError(f"{path}: holds no {type(target).__name__} of this run's shape "
-                           "(check model.channels and the data's channels/classes)")
+    weights = matching_weights(target, source, path)
     count = 0
     for module in method.modules():
         if type(module) is type(target):

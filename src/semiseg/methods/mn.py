@@ -17,6 +17,12 @@ axis of a 3D patch, beside a 3D network trained from scratch (the configured one
   model's (1e-3 vs 1e-4): ``mn`` runs default to ``optim.name: adamw``, ``optim.lr:
   1e-4`` (its ``run_defaults``; a config file or ``--set`` still overrides them).
 
+Any other pre-trained 2D model: ``network_2d`` names a registered 2D network and
+``weights_2d`` a file with its weights (a plain state dict, or a semiseg checkpoint that
+holds such a network, e.g. a 2D run or a ``spcl_pretrain`` run), loaded all but the
+output layer; such a network is built with the run's ``model`` widths, and
+``pretrained`` applies to the built-in EfficientNet-Lite0 only.
+
 Deviations: EfficientNet-Lite0 with frozen early stages instead of SegFormer-b2 with
 LoRA (a small pre-trained 2D model that runs offline on a CPU); slices are padded to a
 multiple of 32 for it; the batch's shares are loss weights of the labeled and
@@ -35,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from semiseg.engine.checkpoint import matching_weights, read_weights
 from semiseg.losses import dice_loss
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, SemiSupervisedMethod, StepOutput
 from semiseg.nets import create_network
@@ -97,18 +104,24 @@ class ModelsAndNetworks(SemiSupervisedMethod):
         switch_steps: int = 8
         network_2d: str = "efficientunet"
         pretrained: bool = True
+        weights_2d: str = ""
         freeze_encoder_stages: int = 2
         lr_scale_2d: float = 10.0
 
     def __init__(self, config: Config, net: NetSpec) -> None:
         super().__init__(config, net)
         self.net3d = net.build()
-        kwargs = {}
         if config.network_2d == "efficientunet":
             kwargs = {"pretrained": config.pretrained,
                       "freeze_encoder_stages": config.freeze_encoder_stages}
-        self.net2d = SliceWise2D(create_network(config.network_2d, 2, net.in_channels,
-                                                net.num_classes, **kwargs))
+        else:  # another registered 2D network, with the run's widths (model.*)
+            kwargs = dict(net.kwargs)
+        net2d = create_network(config.network_2d, 2, net.in_channels, net.num_classes,
+                               **kwargs)
+        if config.weights_2d:  # the user's own pre-trained 2D network, all but its head
+            net2d.load_state_dict(matching_weights(net2d, read_weights(config.weights_2d),
+                                                   config.weights_2d), strict=False)
+        self.net2d = SliceWise2D(net2d)
 
     def phase_steps(self, total_steps: int) -> dict[str, int]:
         """Warm-up share, then co-training."""
