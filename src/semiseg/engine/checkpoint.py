@@ -30,19 +30,24 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
             tmp.unlink()
 
 
+def _load_tensors(path: Path, what: str, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(weights_only=True)`` of ``path``; a one-line SemisegError naming it."""
+    if not path.is_file():
+        raise SemisegError(f"{path}: {what} does not exist")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises several types for truncated/foreign files
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise SemisegError(f"{path}: cannot read {what} ({msg[:200]})") from None
+
+
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
     Raises:
         SemisegError: missing, truncated or not a semiseg checkpoint (one line).
     """
-    if not path.is_file():
-        raise SemisegError(f"{path}: checkpoint does not exist")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises several types for truncated/foreign files
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise SemisegError(f"{path}: cannot read checkpoint ({msg[:200]})") from None
+    state = _load_tensors(path, "checkpoint", map_location)
     if not isinstance(state, dict) or "method" not in state or "config" not in state:
         raise SemisegError(f"{path}: not a semiseg checkpoint")
     return state
@@ -55,13 +60,7 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
         SemisegError: missing or unreadable file, or one that holds no tensors.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SemisegError(f"{path}: weights file does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for truncated/foreign files
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise SemisegError(f"{path}: cannot read weights ({msg[:200]})") from None
+    state = _load_tensors(path, "weights file")
     if isinstance(state, dict) and "method" in state and "config" in state:
         state = state["method"]  # a semiseg checkpoint
     if not isinstance(state, dict) or not any(isinstance(v, torch.Tensor)
