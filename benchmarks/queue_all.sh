@@ -5,11 +5,7 @@
 # then the rest.
 # Every run is resumable and skipped when done; restart this script at any time:
 #   nohup benchmarks/queue_all.sh > bench_out/queue-all.log 2>&1 &
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source .venv/bin/activate
-g=benchmarks/grids
-run() { semiseg bench run "$g/$1" --methods "$2" --labeled "$3" --seeds "$4"; }
+source "$(dirname "$0")/queue_common.sh"
 pretrain() {
   if [ ! -f bench_out/acdc-spcl/pretrain/result.json ]; then
     if [ -f bench_out/acdc-spcl/pretrain/checkpoints/last.pt ]; then
@@ -27,9 +23,7 @@ run acdc-dev-qc.yaml semiqc,selftrain 3 0
 pretrain
 run acdc-spcl-scratch.yaml supervised 1 0
 run acdc-spcl-pretrained.yaml supervised,spcl,mean_teacher 1 0
-run la-dev.yaml supervised,mean_teacher,bcp 4 0
-semiseg bench run "$g/la-dev.yaml" --methods mn --labeled 4 --seeds 0 \
-  --set optim.name=adamw --set optim.lr=0.0001
+run la-dev.yaml supervised,mean_teacher,bcp,mn 4 0
 # second seeds of those, then the other budgets
 run acdc-dev-new.yaml transmedseg,m3hl,medl,cad,c3s3 3 1
 run hc18-dev.yaml supervised,ersr,mean_teacher,bcp 10 1
@@ -45,9 +39,7 @@ for seed in 0 1; do
   done
   run acdc-dev-new.yaml transmedseg,m3hl,medl,cad,c3s3 7 "$seed"
 done
-run la-dev.yaml supervised,mean_teacher,bcp 4 1
-semiseg bench run "$g/la-dev.yaml" --methods mn --labeled 4 --seeds 1 \
-  --set optim.name=adamw --set optim.lr=0.0001
+run la-dev.yaml supervised,mean_teacher,bcp,mn 4 1
 for out in acdc-dev hc18-dev acdc-spcl/scratch acdc-spcl/pretrained la-dev; do
   semiseg bench report "bench_out/$out"
 done
