@@ -5,9 +5,9 @@
 #   nohup benchmarks/queue_hc18_la.sh > bench_out/queue-hc18-la.log 2>&1 &
 source "$(dirname "$0")/queue_common.sh"
 run hc18-dev.yaml supervised,ersr,mean_teacher,bcp 10 0
-run la-dev.yaml supervised,mean_teacher,bcp,mn 4 0
 run hc18-dev.yaml supervised,ersr,mean_teacher,bcp 10 1
 run hc18-dev.yaml supervised,ersr,mean_teacher,bcp 20 0
-run la-dev.yaml supervised,mean_teacher,bcp,mn 4 1
 run hc18-dev.yaml supervised,ersr,mean_teacher,bcp 20 1
+run la-dev.yaml supervised,mean_teacher,bcp,mn 4 0
+run la-dev.yaml supervised,mean_teacher,bcp,mn 4 1
 for out in hc18-dev la-dev; do semiseg bench report "bench_out/$out"; done
