@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Issues 9 and 10 (the cheapest tables to finish on this CPU, ~6 h of steps): first
-# seeds of both (HC18 10 %, LA), then the rest. Every run is resumable and skipped when
-# done; restart at any time:
+# Issues 9 and 10 (the cheapest tables to finish on this CPU, ~6 h of steps): all of
+# HC18 first (~48 min a budget and seed, so issue 9 can finish within one session), then
+# LA. Every run is resumable and skipped when done; restart at any time:
 #   nohup benchmarks/queue_hc18_la.sh > bench_out/queue-hc18-la.log 2>&1 &
 source "$(dirname "$0")/queue_common.sh"
 run hc18-dev.yaml supervised,ersr,mean_teacher,bcp 10 0
