@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from semiseg.errors import ConfigError
-from semiseg.leaderboard import collect, run_grid, write_leaderboard
+from semiseg.leaderboard import collect, format_stat, run_grid, write_leaderboard
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +28,15 @@ def grid_out(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     out = run_grid(base / "grid.yaml")
     write_leaderboard(out)
     return out
+
+
+@pytest.mark.parametrize(("values", "text"), [
+    ([0.5], "50.00"), ([0.5, 0.7], "60.00 ± 10.00"), ([], "n/a")])
+def test_format_stat(values: list[float], text: str) -> None:
+    n = len(values)
+    stat = {"mean": sum(values) / n if n else float("nan"),
+            "std": (max(values) - min(values)) / 2 if n else float("nan"), "n": n}
+    assert format_stat(stat, 100) == text
 
 
 def test_grid_runs_are_skipped_when_done(grid_out: Path, capsys) -> None:
@@ -105,6 +114,8 @@ def test_percent_budgets_and_head_circumference_column(tiny_heads: Path, tmp_pat
     table = write_leaderboard(out)
     text = (out / "leaderboard.md").read_text()
     assert "HC error (mm)" in text and "| 25% |" in text
+    assert "±" not in text  # one seed: means only, no made-up spread
+    assert "<th>HC error (mm)</th>" in (out / "report.html").read_text()
     assert table is not None
     bad = dict(grid, budget="fraction")
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))

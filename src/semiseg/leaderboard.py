@@ -12,8 +12,8 @@ A grid file::
 
 Each run lives in ``out/<method>-l<labeled>-s<seed>``: a finished run (``result.json``)
 is skipped, an interrupted one resumes from its last checkpoint. :func:`collect` reads
-every finished run below ``out`` into a leaderboard (mean ± std over seeds of each
-metric, per class too) written as CSV, Markdown, plots and a static HTML report.
+every finished run below ``out`` into a leaderboard (mean ± population std over seeds
+of each metric, per class too) written as CSV, Markdown, plots and a static HTML report.
 """
 
 from __future__ import annotations
@@ -160,14 +160,21 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _fmt(stat: dict[str, float], scale: float = 1.0, digits: int = 2) -> str:
+def format_stat(stat: dict[str, float], scale: float = 1.0, digits: int = 2) -> str:
+    """``mean ± std`` over seeds; the mean alone for one seed (its spread is unknown)."""
     if stat["n"] == 0:
         return "n/a"
-    return f"{stat['mean'] * scale:.{digits}f} ± {stat['std'] * scale:.{digits}f}"
+    mean = f"{stat['mean'] * scale:.{digits}f}"
+    return mean if stat["n"] == 1 else f"{mean} ± {stat['std'] * scale:.{digits}f}"
 
 
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The leaderboard as a Markdown table (Dice/Jaccard in %, distances in their units)."""
+def table_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted cells of the leaderboard, shared by Markdown and HTML.
+
+    Dice/Jaccard in %, distances in the runs' units; HC error and LV/RV EF error columns
+    where every row has them.
+    """
+    fmt = format_stat
     units = rows[0]["units"] if rows else "voxel"
     classes = list(rows[0]["per_class"]) if rows else []
     hc = bool(rows) and all("hc_abs_diff_mm" in r for r in rows)
@@ -176,16 +183,24 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
              f"ASD ({units})"] + (["HC error (mm)"] if hc else [])
             + (["LV EF error (pp)", "RV EF error (pp)"] if ef else [])
             + [f"Dice {c}" for c in classes] + ["minutes/run", "peak GiB"])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    body = []
     for r in rows:
         budget = f"{r['labeled']}%" if r.get("budget_unit") == "%" else str(r["labeled"])
         cells = [r["method"], budget, ",".join(map(str, r["seeds"])),
-                 _fmt(r["dice"], 100), _fmt(r["jaccard"], 100), _fmt(r["hd95"]), _fmt(r["asd"])]
-        cells += [_fmt(r["hc_abs_diff_mm"])] if hc else []
-        cells += [_fmt(r["lv_ef_mae"]), _fmt(r["rv_ef_mae"])] if ef else []
-        cells += [_fmt(r["per_class"][c]["dice"], 100) for c in classes]
-        cells += [_fmt(r["wall_minutes"], digits=1), _fmt(r["peak_memory_gib"], digits=2)]
-        lines.append("| " + " | ".join(cells) + " |")
+                 fmt(r["dice"], 100), fmt(r["jaccard"], 100), fmt(r["hd95"]), fmt(r["asd"])]
+        cells += [fmt(r["hc_abs_diff_mm"])] if hc else []
+        cells += [fmt(r["lv_ef_mae"]), fmt(r["rv_ef_mae"])] if ef else []
+        cells += [fmt(r["per_class"][c]["dice"], 100) for c in classes]
+        cells += [fmt(r["wall_minutes"], digits=1), fmt(r["peak_memory_gib"], digits=2)]
+        body.append(cells)
+    return head, body
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The leaderboard as a Markdown table (columns of :func:`table_cells`)."""
+    head, body = table_cells(rows)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
     return "\n".join(lines)
 
 

@@ -7,6 +7,8 @@ import html
 from pathlib import Path
 from typing import Any
 
+from semiseg.leaderboard import table_cells
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:14px;margin:1em 0}
@@ -36,28 +38,15 @@ def _img(path: Path, caption: str, width: int = 560) -> str:
             f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>')
 
 
-def _fmt(stat: dict[str, float], scale: float = 1.0) -> str:
-    if stat["n"] == 0:
-        return "n/a"
-    return f"{stat['mean'] * scale:.2f} ± {stat['std'] * scale:.2f}"
-
-
 def _table(rows: list[dict[str, Any]]) -> str:
-    units = rows[0]["units"]
-    classes = list(rows[0]["per_class"])
-    head = ["method", "labeled", "seeds", "Dice %", "Jaccard %", f"HD95 ({units})",
-            f"ASD ({units})", *[f"Dice {c} %" for c in classes], "minutes / run", "peak GiB"]
+    head, body = table_cells(rows)
     best = {}
     for r in rows:
         if r["labeled"] not in best or r["dice"]["mean"] > best[r["labeled"]]["dice"]["mean"]:
             best[r["labeled"]] = r
     out = ["<table id='leaderboard'><thead><tr>"
            + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"]
-    for r in rows:
-        cells = [r["method"], str(r["labeled"]), ",".join(map(str, r["seeds"])),
-                 _fmt(r["dice"], 100), _fmt(r["jaccard"], 100), _fmt(r["hd95"]), _fmt(r["asd"]),
-                 *[_fmt(r["per_class"][c]["dice"], 100) for c in classes],
-                 _fmt(r["wall_minutes"]), _fmt(r["peak_memory_gib"])]
+    for r, cells in zip(rows, body, strict=True):
         cls = " class='best'" if best[r["labeled"]] is r else ""
         out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table>")
