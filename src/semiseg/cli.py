@@ -306,14 +306,17 @@ def cmd_data(args: argparse.Namespace) -> int:
         print(f"wrote {out}; check it with: semiseg data check {out}")
     elif args.data_command == "split":
         from semiseg.data.nnunet import open_dataset
-        from semiseg.data.splits import make_split, save_split
+        from semiseg.data.splits import add_unlabeled_scans, make_split, save_split
 
         ds = open_dataset(args.root)
         split = make_split(ds.training_cases, args.labeled, args.seed, args.val_fraction,
                            args.group_by, args.labeled_percent)
+        left_out = add_unlabeled_scans(split, ds.unlabeled_cases, args.group_by)
         save_split(split, args.out)
         print(f"{args.out}: {len(split.labeled)} labeled, {len(split.unlabeled)} unlabeled, "
-              f"{len(split.val)} val cases")
+              f"{len(split.val)} val cases"
+              + (f" ({len(left_out)} scans without masks of val patients left out)"
+                 if left_out else ""))
     else:
         from semiseg.data.synthetic import generate
 

@@ -63,7 +63,8 @@ def test_image_folder_import_with_partial_masks(tmp_path: Path) -> None:
     meta = json.loads((out / "dataset.json").read_text())
     assert meta["labels"] == {"background": 0, "a": 1, "b": 2} and meta["numTraining"] == 2
     assert check_dataset(out) == []
-    assert (out / "imagesTs" / "scan_2_0000.png").is_file()
+    assert (out / "imagesUnlabeled" / "scan_2_0000.png").is_file()  # no mask: unlabeled
+    assert open_dataset(out).unlabeled_cases == ["scan_2"]
     lab = open_dataset(out).load_case("scan_0").label
     assert set(np.unique(lab)) == {0, 1, 2} and lab[10, 10] == 2
 

@@ -173,3 +173,37 @@ def test_png_dataset(tmp_path: Path) -> None:
     case = ds.load_case("c1")
     assert ds.is_2d_images and case.image.shape == (1, 50, 30) and case.label.shape == (50, 30)
     assert check_dataset(root) == []
+
+
+def _add_unlabeled_scan(root: Path, source_case: str, name: str, noise: float = 0.1) -> Path:
+    """A scan without a mask in imagesUnlabeled: ``source_case``'s image, perturbed."""
+    img = nib.load(root / "imagesTr" / f"{source_case}_0000.nii.gz")
+    data = np.asarray(img.dataobj, dtype=np.float32) + noise
+    (root / "imagesUnlabeled").mkdir(exist_ok=True)
+    path = root / "imagesUnlabeled" / f"{name}_0000.nii.gz"
+    nib.save(nib.Nifti1Image(data, img.affine), path)
+    return path
+
+
+def test_scans_without_masks_are_unlabeled_cases(dataset: Path) -> None:
+    case = _first_case(dataset)
+    _add_unlabeled_scan(dataset, case, "patient900_frame01")
+    ds = open_dataset(dataset)
+    assert ds.unlabeled_cases == ["patient900_frame01"]
+    assert "patient900_frame01" not in ds.training_cases
+    assert ds.folder_of("patient900_frame01") == "imagesUnlabeled"
+    scan = ds.load_case("patient900_frame01", with_label=False)
+    assert scan.label is None and scan.image.shape == ds.load_case(case).image.shape
+    with pytest.raises(DataError, match=r"imagesUnlabeled.*scan without a label"):
+        ds.load_case("patient900_frame01")
+    assert check_dataset(dataset) == []
+
+
+def test_unlabeled_scan_problems(dataset: Path) -> None:
+    case = _first_case(dataset)
+    _add_unlabeled_scan(dataset, case, case)  # same id as a labeled case
+    _add_unlabeled_scan(dataset, case, "copy_of_first", noise=0.0)  # same pixels
+    problems = check_dataset(dataset)
+    assert any(f"case id {case!r} is also in imagesTr" in p for p in problems), problems
+    assert any("copy_of_first_0000.nii.gz: same image as case" in p and
+               p.startswith("warning") for p in problems), problems

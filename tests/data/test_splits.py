@@ -5,6 +5,7 @@ import pytest
 
 from semiseg.data.splits import (
     Split,
+    add_unlabeled_scans,
     load_split,
     make_split,
     patient_of,
@@ -43,6 +44,20 @@ def test_split_from_patient_order(tmp_path: Path) -> None:
     assert split.labeled == ["p02_frame01", "p02_frame02", "p05_frame01", "p05_frame02"]
     assert len(split.unlabeled) == 12 and split.val == CASES[16:]
     validate_split(split, CASES, str(path))
+
+
+def test_scans_without_masks_join_unlabeled_except_held_out_patients() -> None:
+    split = make_split(CASES, num_labeled=2, group_by=r"^(p\d+)_")
+    val_patient = patient_of(split.val[0], r"^(p\d+)_")
+    scans = ["p99_frame01", f"{val_patient}_frame07", split.unlabeled[0]]
+    before = list(split.unlabeled)
+    left_out = add_unlabeled_scans(split, scans, r"^(p\d+)_")
+    assert left_out == [f"{val_patient}_frame07"]  # would leak the val patient into training
+    assert split.unlabeled == [*before, "p99_frame01"] and split.patients["p99_frame01"] == "p99"
+    validate_split(split, CASES, "test", without_label=["p99_frame01"])
+    split.labeled.append(split.unlabeled.pop())
+    with pytest.raises(DataError, match="labeled case 'p99_frame01' has no label"):
+        validate_split(split, CASES, "test", without_label=["p99_frame01"])
 
 
 def test_saved_split_round_trips(tmp_path: Path) -> None:

@@ -215,3 +215,24 @@ def test_model_params_reach_the_network_and_unknown_ones_are_errors(tiny_dataset
     with pytest.raises(ConfigError, match=r"model\.params\.nope.*depths"):
         net_spec(tiny_config(tiny_dataset, "model.name=resunet", "model.params={nope: 1}"),
                  dataset)
+
+
+def test_scans_without_masks_train_as_unlabeled(tiny_dataset: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    from tests.data.test_nnunet import _add_unlabeled_scan
+
+    root = Path(shutil.copytree(tiny_dataset, tmp_path / "ds"))
+    splits = json.loads((root / "splits.json").read_text())
+    val_patient = splits["val"][0].split("_")[0]
+    _add_unlabeled_scan(root, splits["train"][0], "patient900_frame01")
+    _add_unlabeled_scan(root, splits["val"][0], f"{val_patient}_frame05")
+    run = tmp_path / "run"
+    train(tiny_config(root, "train.iterations=2", "train.val_every=2"), run)
+    split = json.loads((run / "split.json").read_text())
+    assert "patient900_frame01" in split["unlabeled"]
+    used = {c for k in ("labeled", "unlabeled", "val") for c in split[k]}
+    assert f"{val_patient}_frame05" not in used
+    assert "(1 without masks, 1 of val/test patients left out)" in capsys.readouterr().err
+    assert train(read_run_config(run), run, resume=True)["iterations"] == 2

@@ -6,7 +6,8 @@
   no spacing) and a ``splits.json`` whose ``labeled_patients_order`` is SSL4MIS's order.
 * :func:`import_image_folder`: a folder of images (PNG or NIfTI) and optionally a folder
   of masks with the same file names; images with a mask go to ``imagesTr``/``labelsTr``,
-  the others to ``imagesTs``. Mask values are mapped to 0..K-1 in sorted order.
+  the others to ``imagesUnlabeled`` (training scans without a mask, the unlabeled data
+  of every split). Mask values are mapped to 0..K-1 in sorted order.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from semiseg.data.io import NIFTI_ENDINGS, file_kind, read_image, write_label
+from semiseg.data.nnunet import UNLABELED_FOLDER
 from semiseg.errors import DataError
 
 _CASE_RE = re.compile(r"^(patient\d+_frame\d+)")
@@ -116,7 +118,7 @@ def import_image_folder(images: str | Path, out: str | Path, masks: str | Path |
                         f"{len(value_list) - 1} foreground values {value_list[1:]}")
     names = label_names or [f"class{v}" for v in value_list[1:]]
     lut = {v: i for i, v in enumerate(value_list)}
-    for folder in ("imagesTr", "labelsTr", "imagesTs"):
+    for folder in ("imagesTr", "labelsTr", UNLABELED_FOLDER):
         (out / folder).mkdir(parents=True, exist_ok=True)
     stems: dict[str, Path] = {}
     for image_path, _ in pairs:
@@ -130,7 +132,7 @@ def import_image_folder(images: str | Path, out: str | Path, masks: str | Path |
         image, geo = read_image(image_path)
         if ending == ".png" and image.ndim == 3:
             channels = image.shape[-1] if image.shape[-1] in (3,) else channels
-        folder = "imagesTr" if mask_path is not None else "imagesTs"
+        folder = "imagesTr" if mask_path is not None else UNLABELED_FOLDER
         dest = out / folder / f"{case}_0000{ending}"
         if ending == ".png" or image_path.name.endswith(".nii.gz"):
             shutil.copyfile(image_path, dest)

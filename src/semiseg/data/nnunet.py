@@ -1,5 +1,11 @@
 """nnU-Net v2 raw data sets: ``dataset.json``, ``imagesTr``, ``labelsTr``, ``imagesTs``.
 
+One addition for semi-supervised data: ``imagesUnlabeled/`` holds training scans that
+have no mask (same file naming as ``imagesTr``). nnU-Net itself ignores the folder, and
+semiseg puts its scans into the unlabeled part of every split; every ``imagesTr`` case
+still needs its label, so a forgotten mask stays an error instead of silently becoming
+an unlabeled scan.
+
 Everything the toolkit knows about a data set (classes, channels, file type, spacing)
 comes from here; nothing about a particular data set is written in code.
 """
@@ -10,6 +16,7 @@ import csv
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +26,7 @@ from semiseg.data.io import Geometry, read_image, read_json_object
 from semiseg.errors import DataError
 
 SUPPORTED_ENDINGS = (".nii.gz", ".nii", ".png")
+UNLABELED_FOLDER = "imagesUnlabeled"  # training scans without masks (semiseg's addition)
 _CHANNEL_RE = re.compile(r"^(?P<case>.+)_(?P<ch>\d{4})$")
 
 
@@ -51,8 +59,9 @@ class NnUNetDataset:
         labels: Class name -> integer value, values 0..K-1, background 0.
         channel_names: One name per input channel.
         file_ending: ".nii.gz", ".nii" or ".png".
-        training_cases: Case ids in imagesTr, sorted.
+        training_cases: Case ids in imagesTr (each with its label), sorted.
         test_cases: Case ids in imagesTs, sorted.
+        unlabeled_cases: Case ids in imagesUnlabeled (training scans without a mask), sorted.
         meta: The whole dataset.json.
         case_info: Per-case numbers from a case table (see :func:`read_case_table`).
     """
@@ -64,6 +73,7 @@ class NnUNetDataset:
     training_cases: list[str]
     test_cases: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    unlabeled_cases: list[str] = field(default_factory=list)
     case_info: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
@@ -86,8 +96,20 @@ class NnUNetDataset:
         """True for PNG data sets (each case is one 2D image)."""
         return self.file_ending == ".png"
 
-    def image_paths(self, case_id: str, folder: str = "imagesTr") -> list[Path]:
-        """Channel files of a case, ``<folder>/<case>_<XXXX><ending>``."""
+    def folder_of(self, case_id: str) -> str:
+        """Where a training case's images are: ``imagesUnlabeled`` or ``imagesTr``."""
+        return UNLABELED_FOLDER if case_id in self._unlabeled_set else "imagesTr"
+
+    @cached_property
+    def _unlabeled_set(self) -> frozenset[str]:
+        return frozenset(self.unlabeled_cases)
+
+    def image_paths(self, case_id: str, folder: str | None = None) -> list[Path]:
+        """Channel files of a case, ``<folder>/<case>_<XXXX><ending>``.
+
+        ``folder`` defaults to the case's own (:meth:`folder_of`).
+        """
+        folder = folder or self.folder_of(case_id)
         return [
             self.root / folder / f"{case_id}_{c:04d}{self.file_ending}"
             for c in range(self.num_channels)
@@ -97,13 +119,18 @@ class NnUNetDataset:
         """Label file of a training case."""
         return self.root / "labelsTr" / f"{case_id}{self.file_ending}"
 
-    def load_case(self, case_id: str, with_label: bool = True, folder: str = "imagesTr") -> Case:
-        """Read and check one case.
+    def load_case(self, case_id: str, with_label: bool = True, folder: str | None = None) -> Case:
+        """Read and check one case (from its own folder unless ``folder`` is given).
 
         Raises:
             DataError: missing or corrupt files, shape or geometry mismatch, NaN/inf,
-                undeclared label values; the message names the file.
+                undeclared label values, a label asked of a scan without one; the
+                message names the file.
         """
+        folder = folder or self.folder_of(case_id)
+        if with_label and folder == UNLABELED_FOLDER:
+            raise DataError(f"{self.image_paths(case_id, folder)[0]}: scan without a label "
+                            f"({UNLABELED_FOLDER}) used where a label is needed")
         channels: list[np.ndarray] = []
         geometry: Geometry | None = None
         for path in self.image_paths(case_id, folder):
@@ -265,7 +292,13 @@ def scan_dataset(root: str | Path) -> tuple[NnUNetDataset, list[str]]:
         raise DataError(f"{root / 'imagesTr'}: missing folder")
     train, problems = list_cases(root, "imagesTr", ending, len(channels))
     test, test_problems = list_cases(root, "imagesTs", ending, len(channels))
-    problems += test_problems
+    unlabeled, unlabeled_problems = list_cases(root, UNLABELED_FOLDER, ending, len(channels))
+    problems += test_problems + unlabeled_problems
+    clashes = set(unlabeled) & set(train)
+    for case in sorted(clashes):
+        problems.append(f"{root / UNLABELED_FOLDER / case}_0000{ending}: case id {case!r} is "
+                        "also in imagesTr; rename one of them")
+    unlabeled = [c for c in unlabeled if c not in clashes]
     label_dir = root / "labelsTr"
     if not label_dir.is_dir():
         problems.append(f"{label_dir}: missing folder")
@@ -286,7 +319,8 @@ def scan_dataset(root: str | Path) -> tuple[NnUNetDataset, list[str]]:
     if not train:
         problems.append(f"{root / 'imagesTr'}: no cases found")
     dataset = NnUNetDataset(root=root, labels=labels, channel_names=channels, file_ending=ending,
-                            training_cases=train, test_cases=test, meta=meta)
+                            training_cases=train, test_cases=test, meta=meta,
+                            unlabeled_cases=unlabeled)
     return dataset, problems
 
 
@@ -368,6 +402,15 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
         return problems
     bad = {p.split(":")[0] for p in problems}
     seen: dict[str, str] = {}
+
+    def note_duplicate(case: Case) -> None:
+        # a copied scan in two cases leaks between labeled/unlabeled/val
+        digest = hashlib.sha1(case.image.tobytes()).hexdigest()
+        if digest in seen:
+            problems.append(f"warning: {dataset.image_paths(case.case_id)[0]}: same image as "
+                            f"case {seen[digest]!r} (duplicate case)")
+        seen.setdefault(digest, case.case_id)
+
     for case_id in dataset.training_cases:
         if str(dataset.label_path(case_id)) in bad:
             continue
@@ -379,14 +422,14 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
         if case.label is not None and not case.label.any():
             problems.append(f"warning: {dataset.label_path(case_id)}: label is empty "
                             "(background only)")
-        digest = hashlib.sha1(case.image.tobytes()).hexdigest()
-        if digest in seen:  # a copied scan in two cases leaks between labeled/unlabeled/val
-            problems.append(f"warning: {dataset.image_paths(case_id)[0]}: same image as case "
-                            f"{seen[digest]!r} (duplicate case)")
-        seen.setdefault(digest, case_id)
-    for case_id in dataset.test_cases:
+        note_duplicate(case)
+    for case_id, folder in [*((c, "imagesTs") for c in dataset.test_cases),
+                            *((c, UNLABELED_FOLDER) for c in dataset.unlabeled_cases)]:
         try:
-            dataset.load_case(case_id, with_label=False, folder="imagesTs")
+            case = dataset.load_case(case_id, with_label=False, folder=folder)
         except DataError as err:
             problems.append(str(err))
+            continue
+        if folder == UNLABELED_FOLDER:
+            note_duplicate(case)
     return problems

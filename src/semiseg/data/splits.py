@@ -7,6 +7,9 @@ Two file formats are read:
 * a data set's ready-made ``splits.json``: ``{"train": [...], "val": [...],
   "labeled_patients_order" | "labeled_order": [...]}``; the labeled set is then the
   first N patients of that order (all their cases, e.g. both ACDC frames).
+
+Scans without a mask (a data set's ``imagesUnlabeled``) join the unlabeled part of any
+split (:func:`add_unlabeled_scans`), except those of val or test patients.
 """
 
 from __future__ import annotations
@@ -126,7 +129,13 @@ def split_from_order(
     unlabeled = [c for c in train if c not in set(labeled)]
     val = [str(c) for c in spec.get("val", [])]
     test = [str(c) for c in spec.get("test", [])]
-    patients = {c: patient_of(c, group_by, order) for c in train + val + test}
+    patients = {c: patient_of(c, group_by, order) for c in train}
+    # val/test patients are not in the order: name them the way train cases name theirs
+    # (ACDC: "<patient>_frame01"), so that their other scans can be kept out of training
+    suffixes = sorted({c[len(p):] for c, p in patients.items() if c != p}, key=len, reverse=True)
+    for case in val + test:
+        patients[case] = patient_of(case, group_by) if group_by else next(
+            (case[: -len(s)] for s in suffixes if case.endswith(s) and len(case) > len(s)), case)
     return Split(labeled=labeled, unlabeled=unlabeled, val=val, test=test, patients=patients)
 
 
@@ -155,13 +164,57 @@ def load_split(
     )
 
 
-def validate_split(split: Split, available: list[str], source: str) -> None:
+def add_unlabeled_scans(split: Split, scans: list[str], group_by: str = "") -> list[str]:
+    """Put scans that have no mask into the split's unlabeled part (in place).
+
+    A scan already in a part stays there (a saved split lists them). A scan of a val or
+    test patient is left out: training on it would leak that patient into model
+    selection or the test score.
+
+    Args:
+        split: The split to extend.
+        scans: Case ids of the data set's scans without a label.
+        group_by: Regex whose first group is the patient id (as for the split).
+
+    Returns:
+        The scans left out, sorted.
+    """
+    placed = set(split.labeled) | set(split.unlabeled) | set(split.val) | set(split.test)
+    known_patients = sorted(set(split.patients.values()))
+    held_out = {split.patients.get(c, c) for c in split.val + split.test}
+    left_out = []
+    for scan in sorted(scans):
+        if scan in placed:
+            continue
+        patient = patient_of(scan, group_by, known_patients)
+        if patient in held_out:
+            left_out.append(scan)
+            continue
+        split.unlabeled.append(scan)
+        split.patients[scan] = patient
+    return left_out
+
+
+def validate_split(split: Split, available: list[str], source: str,
+                   without_label: list[str] | tuple[str, ...] = ()) -> None:
     """Every case exists, no case is in two parts, no patient straddles parts.
+
+    Args:
+        split: The split.
+        available: Case ids that have a label.
+        source: Where the split came from (for messages).
+        without_label: Case ids of scans without a label; only the unlabeled part may
+            hold them.
 
     Raises:
         DataError: naming the split source and the first offending case.
     """
-    known = set(available)
+    unlabeled_only = set(without_label)
+    for name in ("labeled", "val", "test"):
+        bad = next((c for c in getattr(split, name) if c in unlabeled_only), None)
+        if bad is not None:
+            raise DataError(f"{source}: {name} case {bad!r} has no label (imagesUnlabeled)")
+    known = set(available) | unlabeled_only
     parts = {"labeled": split.labeled, "unlabeled": split.unlabeled, "val": split.val,
              "test": split.test}
     seen: dict[str, str] = {}

@@ -11,7 +11,13 @@ import torch
 from semiseg.config import DataConfig, RunConfig
 from semiseg.data.loading import PatchBank, SliceBank, estimate_bytes, normalize_image
 from semiseg.data.nnunet import Case, NnUNetDataset, open_dataset
-from semiseg.data.splits import Split, load_split, make_split, validate_split
+from semiseg.data.splits import (
+    Split,
+    add_unlabeled_scans,
+    load_split,
+    make_split,
+    validate_split,
+)
 from semiseg.errors import ConfigError
 from semiseg.inference import rescale_volume
 
@@ -41,7 +47,9 @@ def resolve_split(dataset: NnUNetDataset, cfg: DataConfig, seed: int) -> tuple[S
     """The split of a run and where it came from.
 
     Order: ``data.split`` if set; else the data set's ``splits.json``; else a seeded
-    split by patient. Every split is validated against the data set's cases.
+    split by patient. Scans without a mask (``imagesUnlabeled``) then join the unlabeled
+    part, except those of val/test patients. Every split is validated against the data
+    set's cases.
     """
     if cfg.split:
         source = cfg.split
@@ -53,7 +61,11 @@ def resolve_split(dataset: NnUNetDataset, cfg: DataConfig, seed: int) -> tuple[S
         source = f"generated (seed {seed})"
         split = make_split(dataset.training_cases, cfg.num_labeled, seed, cfg.val_fraction,
                            cfg.group_by, cfg.labeled_percent)
-    validate_split(split, dataset.training_cases, source)
+    left_out = add_unlabeled_scans(split, dataset.unlabeled_cases, cfg.group_by)
+    if left_out:
+        source += (f"; {len(left_out)} unlabeled scans of val/test patients left out "
+                   f"(e.g. {left_out[0]})")
+    validate_split(split, dataset.training_cases, source, dataset.unlabeled_cases)
     return split, source
 
 
@@ -118,7 +130,8 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
     if split is None:
         split, _ = resolve_split(dataset, cfg, config.train.seed)
     else:
-        validate_split(split, dataset.training_cases, "the run's split.json")
+        validate_split(split, dataset.training_cases, "the run's split.json",
+                       dataset.unlabeled_cases)
     scale = cfg.scale if cfg.spatial_dims == 3 else 1.0  # 2D slices are resized anyway
     labeled_cases = load_cases(dataset, split.labeled, cfg.normalize, scale=scale)
     where = bank_device(cfg, labeled_cases, device)

@@ -102,6 +102,17 @@ def validation_scores(trainer: Trainer) -> dict[str, float]:
     return scores
 
 
+def _scans_note(data: RunData) -> str:
+    """How many unlabeled cases are scans without a mask, and how many were left out."""
+    scans = data.dataset.unlabeled_cases
+    if not scans:
+        return ""
+    used = len(set(scans) & set(data.split.unlabeled))
+    left = len(scans) - used
+    return f" ({used} without masks" + (f", {left} of val/test patients left out)" if left
+                                        else ")")
+
+
 def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[str, Any]:
     """Train ``config.method`` and evaluate its best checkpoint on the val cases.
 
@@ -141,8 +152,9 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     logger = RunLogger(run_dir, total, start, t_cfg.progress_bar, enabled=info.is_main)
     logger.message(
         f"semiseg: {config.method.name} on {data.dataset.root.name} | "
-        f"{len(data.split.labeled)} labeled, {len(data.split.unlabeled)} unlabeled, "
-        f"{len(data.split.val)} val cases | {len(data.labeled)} labeled samples | device "
+        f"{len(data.split.labeled)} labeled, {len(data.split.unlabeled)} unlabeled"
+        f"{_scans_note(data)}, {len(data.split.val)} val cases | "
+        f"{len(data.labeled)} labeled samples | device "
         f"{trainer.device} x{info.world_size}, amp {trainer.amp}, ready in "
         f"{trainer.setup_seconds:.1f}s")
     sums: dict[str, Any] = {}
