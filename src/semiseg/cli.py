@@ -95,11 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = data.add_parser("check", help="list every problem of an nnU-Net data set")
     p.add_argument("root")
     p = data.add_parser("import", help="convert another layout into nnU-Net raw layout")
-    p.add_argument("kind", choices=["ssl4mis-acdc", "images"])
+    p.add_argument("kind", choices=["ssl4mis-acdc", "images", "acdc", "hc18"],
+                   help="ssl4mis-acdc: SSL4MIS data/ACDC (h5); images: image (+mask) folders; "
+                        "acdc / hc18: the challenges' own downloads")
     p.add_argument("source")
     p.add_argument("out")
     p.add_argument("--masks", help="images: folder of masks with the same file names")
     p.add_argument("--labels", help="images: comma-separated class names after background")
+    p.add_argument("--cine", action="store_true",
+                   help="acdc: also the other cine frames, as scans without masks")
+    p.add_argument("--unlabeled-test", action="store_true",
+                   help="hc18: the test set as scans without masks (else imagesTs)")
+    p.add_argument("--val-fraction", type=float, default=None,
+                   help="acdc / hc18: share of patients / examinations for val "
+                        "(default 0.2 / 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="acdc / hc18: seed of val and order")
     p = data.add_parser("split", help="write a seeded labeled/unlabeled/val split by patient")
     p.add_argument("root")
     p.add_argument("--labeled", type=int, default=7)
@@ -296,10 +306,16 @@ def cmd_data(args: argparse.Namespace) -> int:
         print(f"{args.root}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
         return 1 if errors else 0
     elif args.data_command == "import":
-        from semiseg.data import importers
+        from semiseg.data import challenges, importers
 
+        val = {} if args.val_fraction is None else {"val_fraction": args.val_fraction}
         if args.kind == "ssl4mis-acdc":
             out = importers.import_ssl4mis_acdc(args.source, args.out)
+        elif args.kind == "acdc":
+            out = challenges.import_acdc(args.source, args.out, args.cine, seed=args.seed, **val)
+        elif args.kind == "hc18":
+            out = challenges.import_hc18(args.source, args.out, seed=args.seed,
+                                         unlabeled_test=args.unlabeled_test, **val)
         else:
             labels = args.labels.split(",") if args.labels else None
             out = importers.import_image_folder(args.source, args.out, args.masks, labels)

@@ -55,7 +55,16 @@ def test_scans_without_masks_join_unlabeled_except_held_out_patients() -> None:
     assert left_out == [f"{val_patient}_frame07"]  # would leak the val patient into training
     assert split.unlabeled == [*before, "p99_frame01"] and split.patients["p99_frame01"] == "p99"
     validate_split(split, CASES, "test", without_label=["p99_frame01"])
-    split.labeled.append(split.unlabeled.pop())
+    labeled_patient = patient_of(split.labeled[0], r"^(p\d+)_")
+    add_unlabeled_scans(split, [f"{labeled_patient}_frame09"], r"^(p\d+)_")
+    scans = ["p99_frame01", f"{labeled_patient}_frame09"]
+    validate_split(split, CASES, "test", without_label=scans)  # beside its labeled cases
+    split.unlabeled.append(f"{val_patient}_frame07")
+    split.patients[f"{val_patient}_frame07"] = val_patient
+    with pytest.raises(DataError, match="frame07' belongs to a val patient"):
+        validate_split(split, CASES, "test", without_label=[*scans, f"{val_patient}_frame07"])
+    split.unlabeled.remove(f"{val_patient}_frame07")
+    split.labeled.append(split.unlabeled.pop(split.unlabeled.index("p99_frame01")))
     with pytest.raises(DataError, match="labeled case 'p99_frame01' has no label"):
         validate_split(split, CASES, "test", without_label=["p99_frame01"])
 

@@ -204,7 +204,7 @@ def validate_split(split: Split, available: list[str], source: str,
         available: Case ids that have a label.
         source: Where the split came from (for messages).
         without_label: Case ids of scans without a label; only the unlabeled part may
-            hold them.
+            hold them, and they may share a patient with labeled cases (not val/test).
 
     Raises:
         DataError: naming the split source and the first offending case.
@@ -236,12 +236,18 @@ def validate_split(split: Split, available: list[str], source: str,
     part_of_patient: dict[str, str] = {}
     for name, cases in parts.items():
         for case in cases:
+            if case in unlabeled_only:
+                continue  # checked below: may share a patient with labeled cases
             patient = split.patients.get(case, case)
             other = part_of_patient.setdefault(patient, name)
             if other != name:
                 raise DataError(
                     f"{source}: patient {patient!r} has cases in both {other!r} and {name!r}"
                 )
+    for case in split.unlabeled:  # a labeled patient's other scans are training data too
+        part = part_of_patient.get(split.patients.get(case, case), "unlabeled")
+        if case in unlabeled_only and part in ("val", "test"):
+            raise DataError(f"{source}: unlabeled scan {case!r} belongs to a {part} patient")
 
 
 def save_split(split: Split, path: str | Path) -> None:
