@@ -99,6 +99,36 @@ def _cine_frames(path: Path, skip: set[int]) -> list[tuple[int, object]]:
     return [(t + 1, img) for t, img in enumerate(frames) if t + 1 not in skip]
 
 
+def _import_acdc_patient(folder: Path, out: Path, training: bool, cine: bool
+                         ) -> tuple[list[str], list[dict[str, object]]]:
+    """Write one patient's ED/ES frames (and cine frames); its labeled cases, table rows."""
+    import nibabel as nib
+
+    patient = folder.name
+    info = _read_info(folder / "Info.cfg")
+    frames = {"frame01": int(info["ED"]), "frame02": int(info["ES"])}
+    labeled, rows = [], []
+    for name, frame in frames.items():
+        image = folder / f"{patient}_frame{frame:02d}.nii.gz"
+        truth = folder / f"{patient}_frame{frame:02d}_gt.nii.gz"
+        if not image.is_file():
+            raise DataError(f"{image}: missing (Info.cfg names frame {frame})")
+        case = f"{patient}_{name}"
+        where = ("imagesTr" if truth.is_file() else UNLABELED_FOLDER if training else "imagesTs")
+        shutil.copyfile(image, out / where / f"{case}_0000.nii.gz")
+        if truth.is_file():
+            shutil.copyfile(truth, out / "labelsTr" / f"{case}.nii.gz")
+            labeled.append(case)
+        rows.append({"case": case, "phase": name[-1], "frame": frame,
+                     "height_cm": info.get("Height", ""), "weight_kg": info.get("Weight", ""),
+                     "group": info.get("Group", "")})
+    cine_path = folder / f"{patient}_4d.nii.gz"
+    if cine and training and cine_path.is_file():
+        for t, img in _cine_frames(cine_path, set(frames.values())):
+            nib.save(img, str(out / UNLABELED_FOLDER / f"{patient}_cine{t:02d}_0000.nii.gz"))
+    return labeled, rows
+
+
 def import_acdc(source: str | Path, out: str | Path, cine: bool = False,
                 val_fraction: float = 0.2, seed: int = 0) -> Path:
     """Convert the ACDC challenge download to nnU-Net layout.
@@ -119,8 +149,6 @@ def import_acdc(source: str | Path, out: str | Path, cine: bool = False,
     Raises:
         DataError: missing Info.cfg or frames, unreadable files (naming the file).
     """
-    import nibabel as nib
-
     source, out = Path(source), Path(out)
     parts = _acdc_patients(source)
     _make_folders(out)
@@ -128,31 +156,9 @@ def import_acdc(source: str | Path, out: str | Path, cine: bool = False,
     cases_of: dict[str, list[str]] = {}
     for part, folders in parts.items():
         for folder in folders:
-            patient = folder.name
-            info = _read_info(folder / "Info.cfg")
-            frames = {"frame01": int(info["ED"]), "frame02": int(info["ES"])}
-            for name, frame in frames.items():
-                image = folder / f"{patient}_frame{frame:02d}.nii.gz"
-                truth = folder / f"{patient}_frame{frame:02d}_gt.nii.gz"
-                if not image.is_file():
-                    raise DataError(f"{image}: missing (Info.cfg names frame {frame})")
-                case = f"{patient}_{name}"
-                labeled = truth.is_file()
-                where = ("imagesTr" if labeled else
-                         UNLABELED_FOLDER if part == "training" else "imagesTs")
-                shutil.copyfile(image, out / where / f"{case}_0000.nii.gz")
-                if labeled:
-                    shutil.copyfile(truth, out / "labelsTr" / f"{case}.nii.gz")
-                    cases_of.setdefault(part, []).append(case)
-                table.append({"case": case, "phase": name[-1], "frame": frame,
-                              "height_cm": info.get("Height", ""),
-                              "weight_kg": info.get("Weight", ""),
-                              "group": info.get("Group", "")})
-            cine_path = folder / f"{patient}_4d.nii.gz"
-            if cine and part == "training" and cine_path.is_file():
-                for t, img in _cine_frames(cine_path, set(frames.values())):
-                    name = f"{patient}_cine{t:02d}_0000.nii.gz"
-                    nib.save(img, str(out / UNLABELED_FOLDER / name))
+            labeled, rows = _import_acdc_patient(folder, out, part == "training", cine)
+            cases_of.setdefault(part, []).extend(labeled)
+            table += rows
     train_cases = cases_of.get("training", [])
     patients = sorted({c.rsplit("_", 1)[0] for c in train_cases})
     train_p, val_p = _held_out(patients, val_fraction, seed)
