@@ -297,13 +297,19 @@ def cmd_qc(args: argparse.Namespace) -> None:
 def cmd_data(args: argparse.Namespace) -> int:
     """Check | import | split | synthetic."""
     if args.data_command == "check":
-        from semiseg.data.nnunet import check_dataset
+        from semiseg.data.nnunet import check_dataset, scan_dataset
 
         problems = check_dataset(args.root)
         errors = [p for p in problems if not p.startswith("warning:")]
         for p in problems:
             print(p)
-        print(f"{args.root}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+        counts = ""
+        if not errors:
+            ds, _ = scan_dataset(args.root)
+            counts = (f" ({len(ds.training_cases)} labeled cases, {len(ds.unlabeled_cases)} "
+                      f"scans without masks, {len(ds.test_cases)} test images)")
+        print(f"{args.root}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)"
+              + counts)
         return 1 if errors else 0
     elif args.data_command == "import":
         from semiseg.data import challenges, importers
