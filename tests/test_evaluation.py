@@ -5,7 +5,7 @@ import pytest
 
 from semiseg.config import load_config
 from semiseg.data.nnunet import open_dataset
-from semiseg.evaluation import evaluate_predictions
+from semiseg.evaluation import evaluate_predictions, write_evaluation
 from semiseg.metrics.report import format_summary
 
 
@@ -29,6 +29,31 @@ def test_heads_get_head_circumference_error_in_mm(tiny_heads: Path) -> None:
     rows2, _ = evaluate_predictions(shrunk, cases, dataset.class_names, config)
     assert all(b["hc_abs_diff_mm"] > a["hc_abs_diff_mm"] for a, b in zip(rows, rows2,
                                                                          strict=True))
+
+
+def test_written_evaluation_has_the_hc_agreement_plot(tiny_heads: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    dataset = open_dataset(tiny_heads)
+    cases = [dataset.load_case(c) for c in dataset.training_cases[:4]]
+    config = load_config(None, [f"data.root={tiny_heads}"])
+    preds = [c.label.copy() for c in cases]
+    rows, summary = evaluate_predictions(preds, cases, dataset.class_names, config)
+    assert write_evaluation(rows, summary, preds, cases, dataset.labels, tmp_path) is None
+    assert {p.name for p in tmp_path.iterdir()} == {"metrics.csv", "metrics.json",
+                                                   "summary.json", "hc.png"}
+    width, height = Image.open(tmp_path / "hc.png").size
+    assert width > 200 and height > 400  # scatter over Bland-Altman
+
+
+def test_agreement_plot_needs_two_finite_pairs(tmp_path: Path) -> None:
+    from semiseg.visualize import save_agreement
+
+    assert save_agreement([("EF", "%", [50.0, np.nan], [55.0, 60.0])], tmp_path / "a.png") is None
+    assert not (tmp_path / "a.png").exists()
+    path = save_agreement([("EF", "%", [50.0, 40.0, 61.0], [55.0, 42.0, 60.0]),
+                           ("EDV", "mL", [150, 120, 180], [140, 125, 170])], tmp_path / "b.png")
+    assert path is not None and path.stat().st_size > 10_000
 
 
 def test_no_reference_no_hc_columns(tiny_dataset: Path) -> None:

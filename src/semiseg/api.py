@@ -17,14 +17,13 @@ from semiseg.engine.runtime import resolve_amp, resolve_device
 from semiseg.engine.trainer import method_from_checkpoint
 from semiseg.errors import DataError, SemisegError
 from semiseg.evaluation import (
-    clinical_evaluation,
     evaluate_network,
     evaluate_predictions,
     load_prediction_folder,
+    write_evaluation,
 )
 from semiseg.inference import predict_case
 from semiseg.methods import SemiSupervisedMethod
-from semiseg.metrics.report import write_metrics
 
 
 def load_trained(run_dir: str | Path, checkpoint: str = "best",
@@ -65,8 +64,7 @@ def evaluate_run(run: str | Path, checkpoint: str = "best", cases: str = "val",
     rows, summary, preds = evaluate_network(method.predictor(), loaded, dataset.class_names,
                                             config, device, resolve_amp(config.train.amp, device),
                                             out_dir / "predictions", dataset.file_ending)
-    _add_clinical(summary, preds, loaded, dataset, out_dir)
-    write_metrics(rows, summary, out_dir)
+    write_evaluation(rows, summary, preds, loaded, dataset.labels, out_dir)
     return summary, out_dir
 
 
@@ -96,17 +94,8 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
                             f"differs from the label's {t.label.shape}")
     rows, summary = evaluate_predictions(preds, truths, dataset.class_names, config)
     out_dir = Path(out) if out else pred_dir.parent / f"{pred_dir.name}-eval"
-    _add_clinical(summary, preds, truths, dataset, out_dir)
-    write_metrics(rows, summary, out_dir)
+    write_evaluation(rows, summary, preds, truths, dataset.labels, out_dir)
     return summary, out_dir
-
-
-def _add_clinical(summary: dict[str, Any], preds: list, cases: list, dataset: NnUNetDataset,
-                  out_dir: Path) -> None:
-    """Cardiac data: clinical read-outs to ``out_dir/clinical.*`` and ``summary["clinical"]``."""
-    clinical = clinical_evaluation(preds, cases, dataset.labels, out_dir)
-    if clinical is not None:
-        summary["clinical"] = clinical
 
 
 def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,

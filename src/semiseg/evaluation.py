@@ -17,7 +17,14 @@ from semiseg.errors import DataError
 from semiseg.inference import predict_case
 from semiseg.metrics.clinical import cardiac_evaluation
 from semiseg.metrics.ellipse import head_circumference
-from semiseg.metrics.report import case_metrics, summarize, write_json, write_rows_csv
+from semiseg.metrics.report import (
+    case_metrics,
+    summarize,
+    write_json,
+    write_metrics,
+    write_rows_csv,
+)
+from semiseg.visualize import save_agreement
 
 
 def class_dice(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> np.ndarray:
@@ -143,7 +150,36 @@ def clinical_evaluation(preds: list[np.ndarray], cases: list[Case], labels: dict
     if folder is not None:
         write_rows_csv(rows, folder / f"{prefix}clinical.csv")
         write_json(summary, folder / f"{prefix}clinical.json")
+        unit = summary["LV_EDV"]["units"]
+        save_agreement([(name.replace("_", " "), "%" if name.endswith("EF") else unit,
+                         [r[name] for r in rows], [r.get(f"{name}_ref", np.nan) for r in rows])
+                        for name in ("LV_EF", "RV_EF", "LV_EDV")],
+                       folder / f"{prefix}clinical.png")
     return summary
+
+
+def write_evaluation(rows: list[dict[str, Any]], summary: dict[str, Any],
+                     preds: list[np.ndarray], cases: list[Case], labels: dict[str, int],
+                     folder: Path, prefix: str = "") -> dict[str, dict[str, Any]] | None:
+    """Everything an evaluation writes to ``folder``.
+
+    Per-case metrics and their summary (``<prefix>metrics.csv/.json``,
+    ``<prefix>summary.json``); for cardiac data the clinical read-outs and their
+    agreement plot (``<prefix>clinical.csv/.json/.png``, also ``summary["clinical"]``);
+    with reference head circumferences their agreement plot (``<prefix>hc.png``).
+
+    Returns:
+        The clinical agreement (see :func:`clinical_evaluation`) or None.
+    """
+    clinical = clinical_evaluation(preds, cases, labels, folder, prefix)
+    if clinical is not None:
+        summary["clinical"] = clinical
+    write_metrics(rows, summary, folder, prefix)
+    hc = {r["case"]: (r["hc_mm"], r["hc_ref_mm"]) for r in rows if "hc_ref_mm" in r}
+    if hc:
+        save_agreement([("head circumference", "mm", [v[0] for v in hc.values()],
+                         [v[1] for v in hc.values()])], folder / f"{prefix}hc.png")
+    return clinical
 
 
 def load_prediction_folder(pred_dir: Path, dataset: NnUNetDataset,

@@ -77,3 +77,58 @@ def save_overview(cases: list[Case], preds: list[np.ndarray], scores: list[float
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def save_agreement(measures: list[tuple[str, str, list[float], list[float]]],
+                   path: Path) -> Path | None:
+    """Predicted against reference measures, the way clinical papers show them.
+
+    One column per measure: on top predicted vs reference with the identity line and
+    Pearson r; below the Bland-Altman plot (difference vs mean, bias and the 95 % limits
+    of agreement, bias ± 1.96 std). Pairs with a non-finite value are left out.
+
+    Args:
+        measures: ``(name, unit, predicted, reference)`` per measure, e.g.
+            ``("LV EF", "%", [...], [...])``.
+        path: PNG to write.
+
+    Returns:
+        ``path``, or None when no measure has two finite pairs.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = []
+    for name, unit, predicted, reference in measures:
+        p, r = np.asarray(predicted, float), np.asarray(reference, float)
+        ok = np.isfinite(p) & np.isfinite(r)
+        if ok.sum() >= 2:
+            pairs.append((name, unit, p[ok], r[ok]))
+    if not pairs:
+        return None
+    fig, axes = plt.subplots(2, len(pairs), figsize=(3.6 * len(pairs), 7), squeeze=False)
+    for col, (name, unit, p, r) in enumerate(pairs):
+        top, bottom = axes[0, col], axes[1, col]
+        lo, hi = float(min(p.min(), r.min())), float(max(p.max(), r.max()))
+        top.plot([lo, hi], [lo, hi], color="0.6", lw=1)
+        top.scatter(r, p, s=14)
+        corr = np.corrcoef(p, r)[0, 1] if p.std() > 0 and r.std() > 0 else float("nan")
+        top.set(title=f"{name} (r = {corr:.3f}, n = {len(p)})", xlabel=f"reference ({unit})",
+                ylabel=f"predicted ({unit})")
+        diff, mean = p - r, (p + r) / 2
+        bias, spread = float(diff.mean()), 1.96 * float(diff.std())
+        d_unit = "pp" if unit == "%" else unit  # differences of percentages: points
+        bottom.scatter(mean, diff, s=14)
+        for y, style in ((bias, "-"), (bias - spread, "--"), (bias + spread, "--")):
+            bottom.axhline(y, color="0.4", ls=style, lw=1)
+        bottom.set(title=f"bias {bias:+.2f}, limits ±{spread:.2f} {d_unit}",
+                   xlabel=f"mean of both ({unit})", ylabel=f"predicted - reference ({d_unit})")
+        for ax in (top, bottom):
+            ax.title.set_fontsize(9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

@@ -47,6 +47,7 @@ def test_cardiac_runs_report_clinical_readouts(finished_run: Path, tiny_dataset:
     assert lv_ef["n"] == 2 and lv_ef["units"] == "pp"
     rows = list(csv.DictReader((finished_run / "eval" / "val_clinical.csv").open()))
     assert len(rows) == 2
+    assert (finished_run / "eval" / "val_clinical.png").is_file()  # agreement plot
     labels = json.loads((tiny_dataset / "dataset.json").read_text())["labels"]
     errors = []
     for row in rows:

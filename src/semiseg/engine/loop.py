@@ -38,8 +38,8 @@ from semiseg.engine.logging import RunLogger
 from semiseg.engine.runtime import peak_cuda_gib, peak_rss_gib
 from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
 from semiseg.errors import SemisegError
-from semiseg.evaluation import clinical_evaluation, evaluate_network, validation_dice
-from semiseg.metrics.report import format_summary, write_json, write_metrics
+from semiseg.evaluation import evaluate_network, validation_dice, write_evaluation
+from semiseg.metrics.report import format_summary, write_json
 from semiseg.version import provenance
 
 __all__ = ["NonFiniteLossError", "Trainer", "read_run_config", "train", "write_run_config"]
@@ -226,8 +226,8 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
     pred_dir = eval_dir / "predictions" if config.eval.save_predictions else None
     rows, summary, preds = evaluate_network(method.predictor(), data.val_cases, ds.class_names,
                                             config, device, amp, pred_dir, ds.file_ending)
-    clinical = clinical_evaluation(preds, data.val_cases, ds.labels, eval_dir, prefix="val_")
-    write_metrics(rows, summary, eval_dir, prefix="val_")
+    clinical = write_evaluation(rows, summary, preds, data.val_cases, ds.labels, eval_dir,
+                                prefix="val_")
     per_case = [float(np.mean([r["dice"] for r in rows if r["case"] == c.case_id]))
                 for c in data.val_cases]
     picture = save_overview(data.val_cases, preds, per_case, ds.class_names,
