@@ -223,7 +223,7 @@ def test_prediction_keeps_any_orientation_and_spacing(trained_run: Path, tiny_da
     oblique.set_qform(affine, code=1)
     oblique.set_sform(affine, code=2)
     nib.save(oblique, inp / "obl_0000.nii.gz")
-    (out,) = predict_folder(trained_run, inp, tmp_path / "out")
+    (out,), _ = predict_folder(trained_run, inp, tmp_path / "out")
     pred, ref = nib.load(out), nib.load(inp / "obl_0000.nii.gz")
     assert pred.shape == ref.shape
     np.testing.assert_array_equal(pred.affine, ref.affine)
@@ -246,5 +246,5 @@ def test_png_prediction_keeps_size(tmp_path: Path) -> None:
     inp = tmp_path / "in"
     inp.mkdir()
     Image.fromarray(np.zeros((53, 71), np.uint8)).save(inp / "new_0000.png")
-    (out,) = predict_folder(run, inp, tmp_path / "out")
+    (out,), _ = predict_folder(run, inp, tmp_path / "out")
     assert np.asarray(Image.open(out)).shape == (53, 71)

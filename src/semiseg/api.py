@@ -8,7 +8,7 @@ from typing import Any
 
 from semiseg.config import RunConfig
 from semiseg.data.io import write_label
-from semiseg.data.nnunet import NnUNetDataset, list_cases, open_dataset
+from semiseg.data.nnunet import NnUNetDataset, list_cases, open_dataset, read_case_table
 from semiseg.data.splits import load_split
 from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.data import load_cases
@@ -17,6 +17,7 @@ from semiseg.engine.runtime import resolve_amp, resolve_device
 from semiseg.engine.trainer import method_from_checkpoint
 from semiseg.errors import DataError, SemisegError
 from semiseg.evaluation import (
+    ReadoutCollector,
     evaluate_network,
     evaluate_predictions,
     load_prediction_folder,
@@ -99,8 +100,25 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
 
 
 def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
-                   checkpoint: str = "best") -> list[Path]:
-    """Predict every ``<case>_0000<ending>`` image of a folder; outputs keep the geometry."""
+                   checkpoint: str = "best", case_table: str | None = None,
+                   ) -> tuple[list[Path], Path | None]:
+    """Predict every ``<case>_0000<ending>`` image of a folder; outputs keep the geometry.
+
+    Also writes the clinical read-outs of the predictions to ``out/readouts.csv`` (see
+    :func:`semiseg.evaluation.ReadoutCollector`): cardiac volumes and EF per patient, or
+    the head circumference per image for a model trained on head data.
+
+    Args:
+        run: Trained run folder.
+        input_dir: Folder of images.
+        out: Output folder.
+        checkpoint: "best" or "last".
+        case_table: CSV with a ``case`` column and ``pixel_size_mm`` for images that carry
+            no spacing (PNG), so that head circumferences come out in mm.
+
+    Returns:
+        The prediction files and the read-out table (None when there is none).
+    """
     config, method, dataset = load_trained(run, checkpoint)
     inp = Path(input_dir)
     if not inp.is_dir():
@@ -110,11 +128,13 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
         raise DataError(problems[0])
     if not ids:
         raise DataError(f"{inp}: no <case>_0000{dataset.file_ending} images found")
-    source = dataclasses.replace(dataset, root=inp.parent)
+    info = read_case_table(Path(case_table)) if case_table else {}
+    source = dataclasses.replace(dataset, root=inp.parent, case_info=info)
     device = next(method.parameters()).device
     amp = resolve_amp(config.train.amp, device)
     from semiseg.data.loading import normalize_image
 
+    readouts = ReadoutCollector(dataset)
     written = []
     for case_id in ids:
         case = source.load_case(case_id, with_label=False, folder=inp.name)
@@ -124,5 +144,6 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
                              config.eval.sw_overlap, amp, config.data.scale)
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         write_label(path, label, case.geometry)
+        readouts.add(case, label)
         written.append(path)
-    return written
+    return written, readouts.write(Path(out) / "readouts.csv")

@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-i", "--input", required=True, help="folder of <case>_0000<ending> images")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.add_argument("--case-table", help="CSV (case, pixel_size_mm) for images without "
+                                        "spacing, so head circumferences come out in mm")
 
     p = sub.add_parser("qc", help="predicted quality and clinical read-outs per case, "
                                   "suspect cases flagged (needs a semiqc run)")
@@ -253,8 +255,11 @@ def cmd_predict(args: argparse.Namespace) -> None:
     """Predict every image of a folder, keeping each input's geometry."""
     from semiseg.api import predict_folder
 
-    written = predict_folder(args.run, args.input, args.out, args.checkpoint)
+    written, readouts = predict_folder(args.run, args.input, args.out, args.checkpoint,
+                                       args.case_table)
     print(f"wrote {len(written)} predictions to {args.out}")
+    if readouts is not None:
+        print(f"clinical read-outs: {readouts}")
 
 
 def cmd_qc(args: argparse.Namespace) -> None:

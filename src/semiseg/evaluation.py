@@ -15,7 +15,12 @@ from semiseg.data.io import read_image, write_label
 from semiseg.data.nnunet import Case, NnUNetDataset
 from semiseg.errors import DataError
 from semiseg.inference import predict_case
-from semiseg.metrics.clinical import cardiac_evaluation
+from semiseg.metrics.clinical import (
+    CardiacSpec,
+    cardiac_evaluation,
+    readouts_of_predictions,
+    structure_volumes,
+)
 from semiseg.metrics.ellipse import head_circumference
 from semiseg.metrics.report import (
     case_metrics,
@@ -196,3 +201,51 @@ def load_prediction_folder(pred_dir: Path, dataset: NnUNetDataset,
             raise DataError(f"{path}: label values {sorted(unknown)} not in dataset.json")
         preds.append(array.astype(np.uint8))
     return preds
+
+
+class ReadoutCollector:
+    """Clinical read-outs of predictions of new scans (no truth), gathered case by case.
+
+    Only small numbers are kept per case (structure volumes, or a head circumference),
+    so a folder of thousands of volumes needs no more memory than one. Cardiac data (the
+    data set has the :class:`CardiacSpec` structures): LV/RV volumes, EF and myocardial
+    mass per patient with both phases (mL when the files carry a spacing). Head data
+    (the training case table has ``head_circumference_mm``): the head circumference of
+    each 2D prediction (mm with a pixel size, else pixels).
+    """
+
+    def __init__(self, dataset: NnUNetDataset, spec: CardiacSpec | None = None) -> None:
+        self.spec = spec or CardiacSpec()
+        self.labels = dataset.labels
+        self.cardiac = all(n in dataset.labels for n in (self.spec.lv, self.spec.rv,
+                                                         self.spec.myo))
+        self.heads = any("head_circumference_mm" in v for v in dataset.case_info.values())
+        self.volumes: dict[str, dict[str, float]] = {}
+        self.in_ml: dict[str, bool] = {}
+        self.heads_rows: list[dict[str, Any]] = []
+
+    def add(self, case: Case, pred: np.ndarray) -> None:
+        """Measure one prediction ``[*S]`` on ``case``'s grid."""
+        known = case.geometry.spacing_known
+        if self.cardiac:
+            spacing = tuple(case.geometry.spacing) if known else None
+            self.volumes[case.case_id] = structure_volumes(pred, self.labels, self.spec, spacing)
+            self.in_ml[case.case_id] = known
+        elif self.heads and pred.ndim == 2:
+            hc = head_circumference(pred > 0, case.geometry.spacing if known else (1.0, 1.0))
+            self.heads_rows.append({"case": case.case_id, "hc": hc,
+                                    "units": "mm" if known else "pixel"})
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Per-patient cardiac rows, or per-image head rows (empty for other data)."""
+        if self.cardiac:
+            return readouts_of_predictions(self.volumes, self.in_ml, self.spec)
+        return self.heads_rows
+
+    def write(self, path: Path) -> Path | None:
+        """Write :meth:`rows` as CSV; None (nothing written) when there are none."""
+        rows = self.rows()
+        if not rows:
+            return None
+        write_rows_csv(rows, path)
+        return path

@@ -67,6 +67,16 @@ def test_head_circumference_in_mm_of_a_known_ellipse() -> None:
     assert math.isnan(head_circumference(np.zeros((10, 10), bool)))
 
 
+def test_a_few_collinear_pixels_measure_no_head() -> None:
+    # a sliver on the image border: its least-squares "ellipse" is a needle thousands of
+    # pixels long (seen from an untrained network), which is not a head
+    mask = np.zeros((32, 48), bool)
+    mask[31, 31:35] = True
+    assert math.isnan(head_circumference(mask))
+    mask[30, 31:35] = True  # two rows: a small, plausible blob again
+    assert head_circumference(mask) < 20
+
+
 def test_anisotropic_spacing_is_respected() -> None:
     circle_mm = Ellipse(cx=100, cy=50, a=40, b=20, theta=0.0)  # 40 px wide, 20 px tall
     mask = draw_ellipse((100, 200), circle_mm)

@@ -69,9 +69,15 @@ def ejection_fraction(edv: float, esv: float) -> float:
 def patient_readouts(ed: np.ndarray, es: np.ndarray, labels: dict[str, int], spec: CardiacSpec,
                      spacing: Sequence[float] | None = None) -> dict[str, float]:
     """The read-outs of one patient from its ED and ES label maps (see module doc)."""
-    v_ed = structure_volumes(ed, labels, spec, spacing)
-    v_es = structure_volumes(es, labels, spec, spacing)
-    density = spec.myo_density if spacing is not None else 1.0
+    return readouts_from_volumes(structure_volumes(ed, labels, spec, spacing),
+                                 structure_volumes(es, labels, spec, spacing), spec,
+                                 in_ml=spacing is not None)
+
+
+def readouts_from_volumes(v_ed: dict[str, float], v_es: dict[str, float], spec: CardiacSpec,
+                          in_ml: bool) -> dict[str, float]:
+    """Read-outs from the ED and ES :func:`structure_volumes` (mass in g when ``in_ml``)."""
+    density = spec.myo_density if in_ml else 1.0
     return {"LV_EDV": v_ed["LV"], "LV_ESV": v_es["LV"],
             "LV_EF": ejection_fraction(v_ed["LV"], v_es["LV"]),
             "RV_EDV": v_ed["RV"], "RV_ESV": v_es["RV"],
@@ -88,6 +94,27 @@ def pair_phases(case_ids: Sequence[str], spec: CardiacSpec) -> dict[str, tuple[s
             if re.search(pattern, case):
                 found[re.sub(pattern, "", case)] = case
     return {p: (ed[p], es[p]) for p in sorted(ed) if p in es}
+
+
+def readouts_of_predictions(volumes: dict[str, dict[str, float]], in_ml: dict[str, bool],
+                            spec: CardiacSpec) -> list[dict[str, Any]]:
+    """Per-patient read-outs of new scans (no truth), from each case's structure volumes.
+
+    Args:
+        volumes: ``case id -> structure_volumes(...)`` of its prediction.
+        in_ml: ``case id -> whether its volumes are in mL`` (spacing known).
+        spec: Structure names and phase patterns.
+
+    Returns:
+        Rows ``{"patient", "ed", "es", "units", <readouts>}``, one per patient with both
+        phases.
+    """
+    rows = []
+    for patient, (ed, es) in pair_phases(list(volumes), spec).items():
+        rows.append({"patient": patient, "ed": ed, "es": es,
+                     "units": "mL" if in_ml[ed] else "voxel",
+                     **readouts_from_volumes(volumes[ed], volumes[es], spec, in_ml[ed])})
+    return rows
 
 
 def agreement(predicted: Sequence[float], reference: Sequence[float]) -> dict[str, float]:

@@ -163,11 +163,20 @@ def largest_blob(mask: np.ndarray) -> np.ndarray:
 
 def mask_ellipse(mask: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0)
                  ) -> Ellipse | None:
-    """Ellipse fitted to the outline of a mask's largest component (spacing units)."""
+    """Ellipse fitted to the outline of a mask's largest component (spacing units).
+
+    None for an empty mask, and for a degenerate fit whose semi-axis exceeds the image
+    diagonal (a few collinear pixels fit a needle kilometres long; no head is larger
+    than the image that shows part of it).
+    """
     blob = largest_blob(np.asarray(mask) > 0)
     if not blob.any():
         return None
-    return fit_ellipse(*edge_points(blob, spacing))
+    ellipse = fit_ellipse(*edge_points(blob, spacing))
+    diagonal = math.hypot(blob.shape[0] * spacing[0], blob.shape[1] * spacing[1])
+    if ellipse is None or max(ellipse.a, ellipse.b) > diagonal:
+        return None
+    return ellipse
 
 
 def head_circumference(mask: np.ndarray, spacing: tuple[float, float] = (1.0, 1.0)) -> float:
