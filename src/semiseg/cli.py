@@ -97,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = data.add_parser("check", help="list every problem of an nnU-Net data set")
     p.add_argument("root")
     p = data.add_parser("import", help="convert another layout into nnU-Net raw layout")
-    p.add_argument("kind", choices=["ssl4mis-acdc", "images", "acdc", "hc18"],
-                   help="ssl4mis-acdc: SSL4MIS data/ACDC (h5); images: image (+mask) folders; "
-                        "acdc / hc18: the challenges' own downloads")
+    p.add_argument("kind", choices=["ssl4mis-acdc", "ssl4mis-la", "images", "acdc", "hc18"],
+                   help="ssl4mis-acdc / ssl4mis-la: SSL4MIS / UA-MT data folders (h5); "
+                        "images: image (+mask) folders; acdc / hc18: the challenges' own "
+                        "downloads")
     p.add_argument("source")
     p.add_argument("out")
     p.add_argument("--masks", help="images: folder of masks with the same file names")
@@ -109,9 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unlabeled-test", action="store_true",
                    help="hc18: the test set as scans without masks (else imagesTs)")
     p.add_argument("--val-fraction", type=float, default=None,
-                   help="acdc / hc18: share of patients / examinations for val "
-                        "(default 0.2 / 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="acdc / hc18: seed of val and order")
+                   help="acdc / hc18 / ssl4mis-la: share of patients / examinations / "
+                        "train.list cases for val (default 0.2 / 0.1 / 0.2)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="acdc / hc18 / ssl4mis-la: seed of the val split")
+    p.add_argument("--spacing", type=float, help="ssl4mis-la: voxel size in mm (LA: 0.625)")
     p = data.add_parser("split", help="write a seeded labeled/unlabeled/val split by patient")
     p.add_argument("root")
     p.add_argument("--labeled", type=int, default=7)
@@ -322,6 +325,9 @@ def cmd_data(args: argparse.Namespace) -> int:
         val = {} if args.val_fraction is None else {"val_fraction": args.val_fraction}
         if args.kind == "ssl4mis-acdc":
             out = importers.import_ssl4mis_acdc(args.source, args.out)
+        elif args.kind == "ssl4mis-la":
+            out = importers.import_ssl4mis_la(args.source, args.out, args.spacing,
+                                              seed=args.seed, **val)
         elif args.kind == "acdc":
             out = challenges.import_acdc(args.source, args.out, args.cine, seed=args.seed, **val)
         elif args.kind == "hc18":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from semiseg.data.importers import import_image_folder, import_ssl4mis_acdc
+from semiseg.data.importers import import_image_folder, import_ssl4mis_acdc, import_ssl4mis_la
 from semiseg.data.nnunet import check_dataset, open_dataset
 from semiseg.data.splits import load_split
 from semiseg.errors import DataError
@@ -40,6 +40,36 @@ def test_ssl4mis_acdc_import(tmp_path: Path) -> None:
     split = load_split(out / "splits.json", num_labeled=1)
     assert split.labeled == ["patient002_frame01", "patient002_frame02"]  # SSL4MIS order
     assert split.test == ["patient005_frame01"]
+
+
+def _fake_la(root: Path, train: list[str], test: list[str]) -> Path:
+    rng = np.random.default_rng(1)
+    for case in train + test:
+        folder = root / "2018LA_Seg_Training Set" / case
+        folder.mkdir(parents=True)
+        with h5py.File(folder / "mri_norm2.h5", "w") as f:
+            f["image"] = rng.normal(size=(12, 10, 8)).astype(np.float32)
+            f["label"] = (rng.random((12, 10, 8)) > 0.7).astype(np.uint8)
+    (root / "train.list").write_text("\n".join(train) + "\n")
+    (root / "test.list").write_text("\n".join(test))
+    return root
+
+
+def test_ssl4mis_la_import(tmp_path: Path) -> None:
+    train = [f"CASE{i}" for i in (7, 3, 9, 1, 5)]
+    src = _fake_la(tmp_path / "LA", train, ["CASE8"])
+    out = import_ssl4mis_la(src, tmp_path / "nn", spacing=0.625)
+    assert check_dataset(out) == []
+    case = open_dataset(out).load_case("CASE3")
+    assert case.geometry.spacing == (0.625, 0.625, 0.625) and case.geometry.spacing_known
+    with h5py.File(src / "2018LA_Seg_Training Set" / "CASE3" / "mri_norm2.h5") as f:
+        np.testing.assert_allclose(case.image[0], np.asarray(f["image"]))
+    split = load_split(out / "splits.json", num_labeled=2)
+    assert len(split.val) == 1 and split.test == ["CASE8"]
+    assert split.labeled == [c for c in train if c not in split.val][:2]  # train.list order
+    (src / "2018LA_Seg_Training Set" / "CASE9" / "mri_norm2.h5").unlink()
+    with pytest.raises(DataError, match=r"CASE9/mri_norm2\.h5: listed in train\.list"):
+        import_ssl4mis_la(src, tmp_path / "nn2")
 
 
 def test_ssl4mis_missing_list(tmp_path: Path) -> None:

@@ -4,6 +4,9 @@
   ``image``/``label`` arrays ``(slices, H, W)``, ``train_slices.list``, ``val.list``,
   ``test.list``) -> NIfTI ``(H, W, slices)`` with an identity affine (the h5 files carry
   no spacing) and a ``splits.json`` whose ``labeled_patients_order`` is SSL4MIS's order.
+* :func:`import_ssl4mis_la`: UA-MT's / SSL4MIS's ``data/`` of the LA challenge
+  (``2018LA_Seg_Training Set/<case>/mri_norm2.h5``, ``train.list``, ``test.list``) ->
+  NIfTI ``(x, y, z)``, optionally with the voxel size stated by the user (0.625 mm).
 * :func:`import_image_folder`: a folder of images (PNG or NIfTI) and optionally a folder
   of masks with the same file names; images with a mask go to ``imagesTr``/``labelsTr``,
   the others to ``imagesUnlabeled`` (training scans without a mask, the unlabeled data
@@ -13,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import shutil
 from pathlib import Path
@@ -33,9 +37,20 @@ def _read_list(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
+def _read_h5(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` (float32) and ``label`` (uint8) arrays of an SSL4MIS-style h5 file."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return (np.asarray(f["image"], dtype=np.float32),
+                    np.asarray(f["label"]).astype(np.uint8))
+    except (OSError, KeyError) as err:
+        raise DataError(f"{path}: cannot read image/label ({err})") from None
+
+
 def import_ssl4mis_acdc(source: str | Path, out: str | Path) -> Path:
     """Convert SSL4MIS ``data/ACDC`` to nnU-Net layout (see the module docstring)."""
-    import h5py
     import nibabel as nib
 
     src, out = Path(source), Path(out)
@@ -50,12 +65,8 @@ def import_ssl4mis_acdc(source: str | Path, out: str | Path) -> Path:
         path = src / "data" / f"{case}.h5"
         if not path.is_file():
             raise DataError(f"{path}: listed in the split lists but missing")
-        try:
-            with h5py.File(path, "r") as f:
-                image = np.asarray(f["image"], dtype=np.float32).transpose(1, 2, 0)
-                label = np.asarray(f["label"]).astype(np.uint8).transpose(1, 2, 0)
-        except (OSError, KeyError) as err:
-            raise DataError(f"{path}: cannot read image/label ({err})") from None
+        image, label = _read_h5(path)
+        image, label = image.transpose(1, 2, 0), label.transpose(1, 2, 0)
         nib.save(nib.Nifti1Image(image, np.eye(4)), str(out / "imagesTr" / f"{case}_0000.nii.gz"))
         nib.save(nib.Nifti1Image(label, np.eye(4)), str(out / "labelsTr" / f"{case}.nii.gz"))
     meta = {"channel_names": {"0": "cineMRI"},
@@ -67,6 +78,55 @@ def import_ssl4mis_acdc(source: str | Path, out: str | Path) -> Path:
     (out / "dataset.json").write_text(json.dumps(meta, indent=1))
     splits = {"train": train_cases, "val": val, "test": test, "labeled_patients_order": patients}
     (out / "splits.json").write_text(json.dumps(splits, indent=1))
+    return out
+
+
+def import_ssl4mis_la(source: str | Path, out: str | Path, spacing: float | None = None,
+                      val_fraction: float = 0.2, seed: int = 0) -> Path:
+    """Convert UA-MT / SSL4MIS ``data/`` of the LA challenge to nnU-Net layout.
+
+    Args:
+        source: Folder with ``train.list``, ``test.list`` and ``2018LA_Seg_Training Set/
+            <case>/mri_norm2.h5`` (``image`` z-scored and ``label`` 0/1, both ``(x, y, z)``).
+        out: Data set folder to create.
+        spacing: Isotropic voxel size in mm written into the affines (LA: 0.625); None
+            keeps the identity (voxel units), since the h5 files carry no spacing.
+        val_fraction: Share of ``train.list`` held out for validation (seeded); UA-MT has
+            no validation set, and model selection must not look at ``test.list``.
+        seed: Seed of the val cases.
+
+    Returns:
+        ``out``; its ``splits.json`` keeps ``train.list``'s order as ``labeled_order``
+        (UA-MT labels its first 8 or 16 cases) without the val cases, and
+        ``test.list`` as ``test``.
+    """
+    import nibabel as nib
+
+    src, out = Path(source), Path(out)
+    train, test = _read_list(src / "train.list"), _read_list(src / "test.list")
+    folder = src / "2018LA_Seg_Training Set"
+    affine = np.diag([spacing or 1.0] * 3 + [1.0])
+    for folder_name in ("imagesTr", "labelsTr"):
+        (out / folder_name).mkdir(parents=True, exist_ok=True)
+    for case in train + test:
+        path = folder / case / "mri_norm2.h5"
+        if not path.is_file():
+            raise DataError(f"{path}: listed in train.list/test.list but missing")
+        image, label = _read_h5(path)
+        nib.save(nib.Nifti1Image(image, affine), str(out / "imagesTr" / f"{case}_0000.nii.gz"))
+        nib.save(nib.Nifti1Image(label, affine), str(out / "labelsTr" / f"{case}.nii.gz"))
+    shuffled = list(train)
+    random.Random(seed).shuffle(shuffled)
+    val = set(shuffled[:max(1, round(val_fraction * len(train)))])
+    order = [c for c in train if c not in val]
+    splits = {"train": order, "val": sorted(val), "test": test, "labeled_order": order}
+    (out / "splits.json").write_text(json.dumps(splits, indent=1))
+    meta = {"channel_names": {"0": "LGE-MRI"}, "labels": {"background": 0, "left_atrium": 1},
+            "numTraining": len(train) + len(test), "file_ending": ".nii.gz",
+            "source": f"imported by semiseg from the UA-MT/SSL4MIS LA layout {src}",
+            "spacing_note": (f"isotropic {spacing} mm, as stated at import" if spacing else
+                             "h5 files carry no spacing: identity affine (voxel units)")}
+    (out / "dataset.json").write_text(json.dumps(meta, indent=1))
     return out
 
 
