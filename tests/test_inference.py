@@ -53,3 +53,34 @@ def test_predict_case_2d_resizes_and_returns_uint8() -> None:
     out = predict_case(OneHotIdentity(2), image, 2, [32, 32], -1, torch.device("cpu"))
     assert out.shape == (40, 24, 3) and out.dtype == np.uint8
     assert out[20, 12, 1] == 1 and out[2, 2, 1] == 0
+
+
+def test_mirror_axes() -> None:
+    from semiseg.inference import mirror_axes
+
+    assert mirror_axes(2, 2, -1) == [(), (1,), (2,), (1, 2)]  # a 2D image
+    assert mirror_axes(3, 2, -1) == [(), (1,), (2,), (1, 2)]  # slices of a volume: in-plane
+    assert mirror_axes(3, 2, 0) == [(), (2,), (3,), (2, 3)]
+    assert len(mirror_axes(3, 3, -1)) == 8 and mirror_axes(3, 3, -1)[-1] == (1, 2, 3)
+
+
+class LeftBiased(nn.Module):
+    """Foreground wherever the image is bright, plus a bias toward the left columns."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ramp = torch.linspace(1, -1, x.shape[-1], device=x.device)
+        fg = x[:, :1] + 0.6 * ramp
+        return torch.cat([torch.full_like(fg, 0.5), fg], dim=1)
+
+
+def test_test_time_mirroring_averages_the_flips() -> None:
+    image = np.full((1, 16, 24), 0.2, np.float32)
+    args = (2, [16, 24], -1, torch.device("cpu"))
+    plain = predict_case(LeftBiased(), image, *args)
+    mirrored = predict_case(LeftBiased(), image, *args, tta=True)
+    assert plain[:, :6].all() and not plain[:, -6:].any()  # the bias shows
+    assert not mirrored.any()  # flipped and back, the ramp cancels: 0.2 < 0.5 everywhere
+    labels = np.random.default_rng(0).integers(0, 3, (1, 7, 9, 5)).astype(np.float32)
+    same = predict_case(OneHotIdentity(3), labels, 3, [4, 4, 4], -1, torch.device("cpu"),
+                        tta=True)  # 8 mirrored sliding-window passes of a mirror-blind net
+    np.testing.assert_array_equal(same, labels[0])

@@ -21,9 +21,9 @@ from semiseg.evaluation import (
     evaluate_network,
     evaluate_predictions,
     load_prediction_folder,
+    predict_with_config,
     write_evaluation,
 )
-from semiseg.inference import predict_case
 from semiseg.methods import SemiSupervisedMethod
 
 
@@ -54,10 +54,16 @@ def _case_ids(cases: str, run_dir: Path | None, available: list[str]) -> list[st
 
 
 def evaluate_run(run: str | Path, checkpoint: str = "best", cases: str = "val",
-                 out: str | Path | None = None) -> tuple[dict[str, Any], Path]:
-    """Predict and score ``cases`` with a run's checkpoint; writes metrics and predictions."""
+                 out: str | Path | None = None, tta: bool | None = None,
+                 ) -> tuple[dict[str, Any], Path]:
+    """Predict and score ``cases`` with a run's checkpoint; writes metrics and predictions.
+
+    ``tta`` overrides the run's ``eval.tta`` (test-time mirroring) when not None.
+    """
     run_dir = Path(run)
     config, method, dataset = load_trained(run_dir, checkpoint)
+    if tta is not None:
+        config.eval.tta = tta
     ids = _case_ids(cases, run_dir, dataset.training_cases)
     loaded = load_cases(dataset, ids, config.data.normalize)
     device = next(method.parameters()).device
@@ -101,7 +107,7 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
 
 def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
                    checkpoint: str = "best", case_table: str | None = None,
-                   ) -> tuple[list[Path], Path | None]:
+                   tta: bool | None = None) -> tuple[list[Path], Path | None]:
     """Predict every ``<case>_0000<ending>`` image of a folder; outputs keep the geometry.
 
     Also writes the clinical read-outs of the predictions to ``out/readouts.csv`` (see
@@ -115,11 +121,14 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
         checkpoint: "best" or "last".
         case_table: CSV with a ``case`` column and ``pixel_size_mm`` for images that carry
             no spacing (PNG), so that head circumferences come out in mm.
+        tta: Test-time mirroring; None: the run's ``eval.tta``.
 
     Returns:
         The prediction files and the read-out table (None when there is none).
     """
     config, method, dataset = load_trained(run, checkpoint)
+    if tta is not None:
+        config.eval.tta = tta
     inp = Path(input_dir)
     if not inp.is_dir():
         raise DataError(f"{inp}: input folder does not exist")
@@ -138,10 +147,9 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
     written = []
     for case_id in ids:
         case = source.load_case(case_id, with_label=False, folder=inp.name)
-        label = predict_case(method.predictor(), normalize_image(case.image, config.data.normalize),
-                             config.data.spatial_dims, config.data.patch_size,
-                             config.data.slice_axis, device, config.eval.inference_batch,
-                             config.eval.sw_overlap, amp, config.data.scale)
+        label = predict_with_config(method.predictor(),
+                                    normalize_image(case.image, config.data.normalize), config,
+                                    device, amp, config.eval.tta)
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         write_label(path, label, case.geometry)
         readouts.add(case, label)

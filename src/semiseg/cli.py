@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="data set for --pred (default: the run's)")
     p.add_argument("--cases", default="val", help="'val' (of the run's split) or a file of ids")
     p.add_argument("-o", "--out", help="where to write metrics (default RUN/eval-<checkpoint>)")
+    p.add_argument("--tta", action="store_true",
+                   help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
 
     p = sub.add_parser("predict", help="predict a folder of images with a trained run")
     p.add_argument("run", help="run folder")
@@ -77,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--case-table", help="CSV (case, pixel_size_mm) for images without "
                                         "spacing, so head circumferences come out in mm")
+    p.add_argument("--tta", action="store_true",
+                   help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
 
     p = sub.add_parser("qc", help="predicted quality and clinical read-outs per case, "
                                   "suspect cases flagged (needs a semiqc run)")
@@ -246,7 +250,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     else:
         if not args.run:
             raise SemisegError("semiseg evaluate needs a run folder or --pred FOLDER --data ROOT")
-        summary, out = evaluate_run(args.run, args.checkpoint, args.cases, args.out)
+        summary, out = evaluate_run(args.run, args.checkpoint, args.cases, args.out,
+                                    args.tta or None)
     print(format_summary(summary))
     if "clinical" in summary:
         print(f"\nclinical read-outs against the truth:\n{format_agreement(summary['clinical'])}"
@@ -259,7 +264,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     from semiseg.api import predict_folder
 
     written, readouts = predict_folder(args.run, args.input, args.out, args.checkpoint,
-                                       args.case_table)
+                                       args.case_table, args.tta or None)
     print(f"wrote {len(written)} predictions to {args.out}")
     if readouts is not None:
         print(f"clinical read-outs: {readouts}")

@@ -198,6 +198,10 @@ class EvalConfig:
             the error is the whole reference).
         inference_batch: Slices (2D) or windows (3D) per forward pass.
         sw_overlap: Overlap of 3D sliding windows.
+        tta: Test-time mirroring (mean over flips, see
+            :func:`semiseg.inference.predict_case`) in the final evaluation, ``semiseg
+            evaluate`` and ``semiseg predict``; never in the validation that selects the
+            checkpoint (4-8 times the cost). Off: the papers' protocols do not mirror.
         save_predictions: Write the val predictions of the best model at the end of training.
     """
 
@@ -205,6 +209,7 @@ class EvalConfig:
     empty_distance: str = "diagonal"
     inference_batch: int = 32
     sw_overlap: float = 0.5
+    tta: bool = False
     save_predictions: bool = True
 
 

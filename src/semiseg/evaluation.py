@@ -41,15 +41,31 @@ def class_dice(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> np.ndar
     return np.where(total > 0, 2 * inter / np.maximum(total, 1), 1.0)
 
 
+def predict_with_config(net: nn.Module, image: np.ndarray, config: RunConfig,
+                        device: torch.device, amp: torch.dtype | None,
+                        tta: bool = False) -> np.ndarray:
+    """:func:`semiseg.inference.predict_case` with the run's data and eval settings.
+
+    Args:
+        net: Network in eval mode.
+        image: ``[C, *S]`` normalised float32.
+        config: The run config (patch size, slice axis, scale, batch, overlap).
+        device: Where to compute.
+        amp: Autocast dtype or None.
+        tta: Mirror at test time (callers pass ``config.eval.tta`` where it applies).
+    """
+    data, ev = config.data, config.eval
+    return predict_case(net, image, data.spatial_dims, data.patch_size, data.slice_axis, device,
+                        ev.inference_batch, ev.sw_overlap, amp, data.scale, tta)
+
+
 def predict_cases(net: nn.Module, cases: list[Case], config: RunConfig, device: torch.device,
-                  amp: torch.dtype | None) -> list[np.ndarray]:
+                  amp: torch.dtype | None, tta: bool = False) -> list[np.ndarray]:
     """Label maps of ``cases`` (native size) with the network in eval mode."""
     was_training = net.training
     net.eval()
     try:
-        return [predict_case(net, c.image, config.data.spatial_dims, config.data.patch_size,
-                             config.data.slice_axis, device, config.eval.inference_batch,
-                             config.eval.sw_overlap, amp, config.data.scale) for c in cases]
+        return [predict_with_config(net, c.image, config, device, amp, tta) for c in cases]
     finally:
         net.train(was_training)
 
@@ -107,13 +123,15 @@ def evaluate_network(net: nn.Module, cases: list[Case], class_names: list[str],
                      config: RunConfig, device: torch.device, amp: torch.dtype | None,
                      pred_dir: Path | None = None, file_ending: str = ".nii.gz",
                      ) -> tuple[list[dict[str, Any]], dict[str, Any], list[np.ndarray]]:
-    """Predict, optionally write predictions with the input geometry, and score.
+    """Predict (mirrored when ``eval.tta``), write the predictions, and score.
+
+    Predictions go to ``pred_dir`` (if given) with the input geometry.
 
     Returns:
         ``(rows, summary, predictions)``; ``summary["seconds"]`` holds the wall times.
     """
     t0 = time.perf_counter()
-    preds = predict_cases(net, cases, config, device, amp)
+    preds = predict_cases(net, cases, config, device, amp, config.eval.tta)
     t1 = time.perf_counter()
     if pred_dir is not None:
         for pred, case in zip(preds, cases, strict=True):

@@ -140,7 +140,8 @@ def predict_sliding_window(net: nn.Module, image: Tensor, patch: list[int], over
 def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
                  patch_size: list[int], slice_axis: int, device: torch.device,
                  batch: int = 32, overlap: float = 0.5,
-                 amp: torch.dtype | None = None, scale: float = 1.0) -> np.ndarray:
+                 amp: torch.dtype | None = None, scale: float = 1.0,
+                 tta: bool = False) -> np.ndarray:
     """Label map of one case, the same shape as the image's spatial shape.
 
     Args:
@@ -156,14 +157,18 @@ def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
         scale: 3D only: the network was trained on volumes resampled by this factor
             (``data.scale``); the image is resampled likewise and the probabilities back
             to the native grid, so the labels always have the input's shape.
+        tta: Test-time mirroring (nnU-Net's): the mean probability over every
+            combination of flips of the in-plane axes (2D networks: 4 passes) or of all
+            three axes (3D: 8 passes).
 
     Returns:
         ``[*S]`` uint8 labels.
     """
     x = torch.as_tensor(image, dtype=torch.float32).to(device)
-    if spatial_dims == 2:
-        prob = predict_slices(net, x, slice_axis, patch_size, batch, amp)
-    else:
+
+    def probabilities(x: Tensor) -> Tensor:
+        if spatial_dims == 2:
+            return predict_slices(net, x, slice_axis, patch_size, batch, amp)
         native = list(x.shape[1:])
         if scale != 1.0:
             x = rescale_volume(x, scale)
@@ -171,7 +176,26 @@ def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
         if scale != 1.0:
             prob = F.interpolate(prob[None], size=native, mode="trilinear",
                                  align_corners=False)[0]
+        return prob
+
+    prob = probabilities(x)
+    if tta:
+        for dims in mirror_axes(x.ndim - 1, spatial_dims, slice_axis)[1:]:
+            prob += probabilities(x.flip(dims)).flip(dims)
     return prob.argmax(0).to(torch.uint8).cpu().numpy()
+
+
+def mirror_axes(image_dims: int, spatial_dims: int, slice_axis: int) -> list[tuple[int, ...]]:
+    """Tensor dims of ``[C, *S]`` to flip for each test-time mirror, the identity first.
+
+    A 2D network on a volume mirrors only within the slice (flipping the slice order
+    changes nothing slice by slice).
+    """
+    axes = list(range(image_dims))
+    if spatial_dims == 2 and image_dims == 3:
+        axes.remove(slice_axis % 3)
+    dims = [1 + a for a in axes]
+    return [tuple(d for i, d in enumerate(dims) if mask >> i & 1) for mask in range(2 ** len(dims))]
 
 
 def rescale_volume(image: Tensor, scale: float, label: bool = False) -> Tensor:

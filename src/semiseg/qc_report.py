@@ -92,8 +92,7 @@ def quality_control(qc_run: str | Path, pred: str | Path | None = None, cases: s
     from semiseg.api import _case_ids, load_trained
     from semiseg.data.loading import normalize_image
     from semiseg.engine.runtime import resolve_amp
-    from semiseg.evaluation import class_dice, load_prediction_folder
-    from semiseg.inference import predict_case
+    from semiseg.evaluation import class_dice, load_prediction_folder, predict_with_config
 
     run_dir = Path(qc_run)
     config, method, dataset = load_trained(run_dir)
@@ -110,10 +109,8 @@ def quality_control(qc_run: str | Path, pred: str | Path | None = None, cases: s
         case = dataset.load_case(case_id)
         image = normalize_image(case.image, config.data.normalize)
         if preds is None:
-            seg = predict_case(method.predictor(), image, config.data.spatial_dims,
-                               config.data.patch_size, config.data.slice_axis, device,
-                               config.eval.inference_batch, config.eval.sw_overlap,
-                               resolve_amp(config.train.amp, device), config.data.scale)
+            seg = predict_with_config(method.predictor(), image, config, device,
+                                      resolve_amp(config.train.amp, device), config.eval.tta)
         else:
             seg = preds[i]
             if seg.shape != case.label.shape:
