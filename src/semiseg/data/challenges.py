@@ -119,7 +119,7 @@ def _import_acdc_patient(folder: Path, out: Path, training: bool, cine: bool
         if truth.is_file():
             shutil.copyfile(truth, out / "labelsTr" / f"{case}.nii.gz")
             labeled.append(case)
-        rows.append({"case": case, "phase": name[-1], "frame": frame,
+        rows.append({"case": case, "phase": "ED" if name == "frame01" else "ES", "frame": frame,
                      "height_cm": info.get("Height", ""), "weight_kg": info.get("Weight", ""),
                      "group": info.get("Group", "")})
     cine_path = folder / f"{patient}_4d.nii.gz"
