@@ -307,6 +307,12 @@ def cmd_qc(args: argparse.Namespace) -> None:
           + f", {result['out']}/qc_summary.json")
 
 
+# data import options -> the importers that take them
+IMPORT_OPTIONS = {"--masks": ("images",), "--labels": ("images",), "--cine": ("acdc",),
+                  "--unlabeled-test": ("hc18",), "--spacing": ("ssl4mis-la",),
+                  "--val-fraction": ("acdc", "hc18", "ssl4mis-la")}
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     """Check | import | split | synthetic."""
     if args.data_command == "check":
@@ -327,6 +333,11 @@ def cmd_data(args: argparse.Namespace) -> int:
     elif args.data_command == "import":
         from semiseg.data import challenges, importers
 
+        for flag, kinds in IMPORT_OPTIONS.items():  # an option the importer would ignore
+            value = getattr(args, flag.lstrip("-").replace("-", "_"))
+            if value not in (None, False) and args.kind not in kinds:
+                raise SemisegError(f"{flag} applies to {' / '.join(kinds)} imports, "
+                                   f"not {args.kind}")
         val = {} if args.val_fraction is None else {"val_fraction": args.val_fraction}
         if args.kind == "ssl4mis-acdc":
             out = importers.import_ssl4mis_acdc(args.source, args.out)

@@ -156,6 +156,9 @@ def test_cli_imports_challenge_downloads(acdc_download: Path, hc18_download: Pat
     assert main(["data", "check", str(tmp_path / "h")]) == 0
     assert ("0 error(s), 0 warning(s) (6 labeled cases, 1 scans without masks, 0 test images)"
             in capsys.readouterr().out)
+    assert main(["data", "import", "hc18", str(hc18_download), str(tmp_path / "h3"),
+                 "--cine"]) != 0
+    assert "--cine applies to acdc imports, not hc18" in capsys.readouterr().err
     (hc18_download / "test_set_pixel_size.csv").unlink()
     assert main(["data", "import", "hc18", str(hc18_download), str(tmp_path / "h2")]) != 0
     assert "test_set_pixel_size.csv: missing" in capsys.readouterr().err
