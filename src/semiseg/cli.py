@@ -197,6 +197,8 @@ def _print_result(result: dict) -> None:
           f"({result['median_seconds_per_iteration'] * 1000:.0f} ms/iteration, {result['device']})")
     print(f"results:     {paths['summary']}\nper case:    {paths['metrics']}")
     print(f"predictions: {paths['predictions']}\npicture:     {paths['picture']}")
+    if paths.get("agreement"):
+        print(f"agreement:   {paths['agreement']} (predicted vs reference, Bland-Altman)")
     print(f"logs:        {paths['run']}/train.csv, val.csv, tensorboard/")
 
 

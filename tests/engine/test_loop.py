@@ -48,6 +48,7 @@ def test_cardiac_runs_report_clinical_readouts(finished_run: Path, tiny_dataset:
     rows = list(csv.DictReader((finished_run / "eval" / "val_clinical.csv").open()))
     assert len(rows) == 2
     assert (finished_run / "eval" / "val_clinical.png").is_file()  # agreement plot
+    assert result["paths"]["agreement"] == str(finished_run / "eval" / "val_clinical.png")
     labels = json.loads((tiny_dataset / "dataset.json").read_text())["labels"]
     errors = []
     for row in rows:

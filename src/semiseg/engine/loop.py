@@ -247,7 +247,10 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
         "provenance": provenance(),
         "paths": {"run": str(run_dir), "metrics": str(eval_dir / "val_metrics.csv"),
                   "summary": str(eval_dir / "val_summary.json"),
-                  "predictions": str(pred_dir) if pred_dir else None, "picture": str(picture)},
+                  "predictions": str(pred_dir) if pred_dir else None, "picture": str(picture),
+                  "agreement": next((str(p) for p in (eval_dir / "val_clinical.png",
+                                                      eval_dir / "val_hc.png") if p.is_file()),
+                                    None)},
         "table": format_summary(summary),
     }
     if clinical is not None:  # cardiac data: EF errors in percentage points, volumes
