@@ -95,4 +95,6 @@ def test_train_evaluate_predict(capsys, tmp_path: Path, tiny_dataset: Path) -> N
         shutil.copy(p, inp / p.name)
     code, out, _ = run(["predict", str(run_dir), "-i", str(inp), "-o", str(tmp_path / "out")],
                        capsys)
-    assert code == 0 and len(list((tmp_path / "out").iterdir())) == 2
+    assert code == 0 and len(list((tmp_path / "out").glob("*.nii.gz"))) == 2
+    # the two images are one patient's ED and ES: the per-patient read-outs come along
+    assert "clinical read-outs:" in out and (tmp_path / "out" / "readouts.csv").is_file()
