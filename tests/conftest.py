@@ -40,6 +40,17 @@ def tiny_heads(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           shape=(32, 48), val_cases=4)
 
 
+@pytest.fixture(scope="session")
+def tiny_supervised_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A supervised run of 2 steps on the tiny data set, for tests that only read it."""
+    from semiseg.engine.loop import train
+
+    run = tmp_path_factory.mktemp("r") / "supervised"
+    train(tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=2",
+                      "train.val_every=2"), run)
+    return run
+
+
 def tiny_config(root: Path, *overrides: str):
     """A config that trains for a few steps on the tiny data set."""
     return load_config(None, [

@@ -14,22 +14,14 @@ from semiseg.metrics.clinical import CardiacSpec, patient_readouts
 from tests.conftest import tiny_config
 
 
-@pytest.fixture(scope="module")
-def cardiac_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("r") / "cardiac"
-    train(tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=2",
-                      "train.val_every=2"), run)
-    return run
-
-
-def test_cardiac_predictions_get_per_patient_readouts(cardiac_run: Path, tiny_dataset: Path,
-                                                      tmp_path: Path) -> None:
+def test_cardiac_predictions_get_per_patient_readouts(tiny_supervised_run: Path,
+                                                      tiny_dataset: Path, tmp_path: Path) -> None:
     inp = tmp_path / "new"
     inp.mkdir()
     for frame in ("frame01", "frame02"):  # one patient, both phases, under new names
         src = next((tiny_dataset / "imagesTr").glob(f"*_{frame}_0000.nii.gz"))
         shutil.copyfile(src, inp / f"newpatient_{frame}_0000.nii.gz")
-    written, table = predict_folder(cardiac_run, inp, tmp_path / "out")
+    written, table = predict_folder(tiny_supervised_run, inp, tmp_path / "out")
     assert len(written) == 2 and table == tmp_path / "out" / "readouts.csv"
     (row,) = list(csv.DictReader(table.open()))
     assert row["patient"] == "newpatient" and row["units"] == "mL"

@@ -199,16 +199,8 @@ def test_resume_after_kill_9_matches_uninterrupted_run(tiny_dataset: Path, tmp_p
     assert json.loads((killed / "result.json").read_text())["iterations"] == 60
 
 
-@pytest.fixture(scope="module")
-def trained_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("r") / "run"
-    train(tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=2",
-                      "train.val_every=2"), run)
-    return run
-
-
-def test_prediction_keeps_any_orientation_and_spacing(trained_run: Path, tiny_dataset: Path,
-                                                      tmp_path: Path) -> None:
+def test_prediction_keeps_any_orientation_and_spacing(tiny_supervised_run: Path,
+                                                      tiny_dataset: Path, tmp_path: Path) -> None:
     src = sorted((tiny_dataset / "imagesTr").iterdir())[0]
     img = nib.load(src)
     angle = 0.4
@@ -223,7 +215,7 @@ def test_prediction_keeps_any_orientation_and_spacing(trained_run: Path, tiny_da
     oblique.set_qform(affine, code=1)
     oblique.set_sform(affine, code=2)
     nib.save(oblique, inp / "obl_0000.nii.gz")
-    (out,), _ = predict_folder(trained_run, inp, tmp_path / "out")
+    (out,), _ = predict_folder(tiny_supervised_run, inp, tmp_path / "out")
     pred, ref = nib.load(out), nib.load(inp / "obl_0000.nii.gz")
     assert pred.shape == ref.shape
     np.testing.assert_array_equal(pred.affine, ref.affine)

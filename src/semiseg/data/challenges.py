@@ -45,8 +45,8 @@ def _make_folders(out: Path) -> None:
         (out / folder).mkdir(parents=True, exist_ok=True)
 
 
-def _held_out(groups: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Seeded ``(train, val)`` groups, at least one of each."""
+def held_out(groups: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Seeded ``(train, val)`` split of groups (patients, cases), at least one of each."""
     shuffled = sorted(groups)
     random.Random(seed).shuffle(shuffled)
     n_val = min(max(1, round(fraction * len(shuffled))), len(shuffled) - 1)
@@ -161,7 +161,7 @@ def import_acdc(source: str | Path, out: str | Path, cine: bool = False,
             table += rows
     train_cases = cases_of.get("training", [])
     patients = sorted({c.rsplit("_", 1)[0] for c in train_cases})
-    train_p, val_p = _held_out(patients, val_fraction, seed)
+    train_p, val_p = held_out(patients, val_fraction, seed)
     order = list(train_p)
     random.Random(seed + 1).shuffle(order)
     splits = {"train": [c for c in train_cases if c.rsplit("_", 1)[0] in set(train_p)],
@@ -275,7 +275,7 @@ def import_hc18(source: str | Path, out: str | Path, val_fraction: float = 0.1,
             write_label(out / "labelsTr" / f"{case}.png", filled_outline(annotation), geometry)
             cases.append(case)
         table.append({"case": case, "image_file_hc18": image.name, **sizes[image.name]})
-    _, val_exams = _held_out(sorted({_exam(c) for c in cases}), val_fraction, seed)
+    _, val_exams = held_out(sorted({_exam(c) for c in cases}), val_fraction, seed)
     train = [c for c in cases if _exam(c) not in set(val_exams)]
     order = list(train)
     random.Random(seed + 1).shuffle(order)

@@ -16,13 +16,13 @@
 from __future__ import annotations
 
 import json
-import random
 import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 
+from semiseg.data.challenges import held_out
 from semiseg.data.io import NIFTI_ENDINGS, file_kind, read_image, write_label
 from semiseg.data.nnunet import UNLABELED_FOLDER
 from semiseg.errors import DataError
@@ -115,9 +115,7 @@ def import_ssl4mis_la(source: str | Path, out: str | Path, spacing: float | None
         image, label = _read_h5(path)
         nib.save(nib.Nifti1Image(image, affine), str(out / "imagesTr" / f"{case}_0000.nii.gz"))
         nib.save(nib.Nifti1Image(label, affine), str(out / "labelsTr" / f"{case}.nii.gz"))
-    shuffled = list(train)
-    random.Random(seed).shuffle(shuffled)
-    val = set(shuffled[:max(1, round(val_fraction * len(train)))])
+    val = set(held_out(train, val_fraction, seed)[1])
     order = [c for c in train if c not in val]
     splits = {"train": order, "val": sorted(val), "test": test, "labeled_order": order}
     (out / "splits.json").write_text(json.dumps(splits, indent=1))
