@@ -25,6 +25,7 @@ from semiseg.evaluation import (
     write_evaluation,
 )
 from semiseg.methods import SemiSupervisedMethod
+from semiseg.postprocess import POSTPROCESS_MODES, postprocess_labels
 
 
 def load_trained(run_dir: str | Path, checkpoint: str = "best",
@@ -53,17 +54,28 @@ def _case_ids(cases: str, run_dir: Path | None, available: list[str]) -> list[st
     return ids
 
 
+def _override_final(config: RunConfig, tta: bool | None, postprocess: str | None) -> None:
+    """Command-line overrides of the final prediction's settings (None: the run's own)."""
+    if tta is not None:
+        config.eval.tta = tta
+    if postprocess is not None:
+        if postprocess not in POSTPROCESS_MODES:
+            raise SemisegError(f"--postprocess {postprocess}: expected one of "
+                               f"{', '.join(POSTPROCESS_MODES)}")
+        config.eval.postprocess = postprocess
+
+
 def evaluate_run(run: str | Path, checkpoint: str = "best", cases: str = "val",
                  out: str | Path | None = None, tta: bool | None = None,
-                 ) -> tuple[dict[str, Any], Path]:
+                 postprocess: str | None = None) -> tuple[dict[str, Any], Path]:
     """Predict and score ``cases`` with a run's checkpoint; writes metrics and predictions.
 
-    ``tta`` overrides the run's ``eval.tta`` (test-time mirroring) when not None.
+    ``tta`` and ``postprocess`` override the run's ``eval.tta`` (test-time mirroring)
+    and ``eval.postprocess`` (connected components) when not None.
     """
     run_dir = Path(run)
     config, method, dataset = load_trained(run_dir, checkpoint)
-    if tta is not None:
-        config.eval.tta = tta
+    _override_final(config, tta, postprocess)
     ids = _case_ids(cases, run_dir, dataset.training_cases)
     loaded = load_cases(dataset, ids, config.data.normalize)
     device = next(method.parameters()).device
@@ -77,8 +89,13 @@ def evaluate_run(run: str | Path, checkpoint: str = "best", cases: str = "val",
 
 def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | None,
                                 cases: str = "val", out: str | Path | None = None,
+                                postprocess: str | None = None,
                                 ) -> tuple[dict[str, Any], Path]:
-    """Score a folder of predicted label files against a data set's labels."""
+    """Score a folder of predicted label files against a data set's labels.
+
+    ``postprocess`` (a :data:`semiseg.postprocess.POSTPROCESS_MODES` name) cleans the
+    predictions up before scoring; the files themselves are left as they are.
+    """
     pred_dir = Path(pred)
     if not pred_dir.is_dir():
         raise DataError(f"{pred_dir}: prediction folder does not exist")
@@ -94,7 +111,9 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
     if not ids:
         raise DataError(f"{pred_dir}: no prediction file matches a case of {root}")
     truths = [dataset.load_case(c) for c in ids]
-    preds = load_prediction_folder(pred_dir, dataset, ids)
+    _override_final(config, None, postprocess or "none")  # checks the name
+    preds = [postprocess_labels(p, config.eval.postprocess)
+             for p in load_prediction_folder(pred_dir, dataset, ids)]
     for p, t in zip(preds, truths, strict=True):
         if p.shape != t.label.shape:
             raise DataError(f"{pred_dir / (t.case_id + dataset.file_ending)}: shape {p.shape} "
@@ -107,7 +126,8 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
 
 def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
                    checkpoint: str = "best", case_table: str | None = None,
-                   tta: bool | None = None) -> tuple[list[Path], Path | None]:
+                   tta: bool | None = None, postprocess: str | None = None,
+                   ) -> tuple[list[Path], Path | None]:
     """Predict every ``<case>_0000<ending>`` image of a folder; outputs keep the geometry.
 
     Also writes the clinical read-outs of the predictions to ``out/readouts.csv`` (see
@@ -122,13 +142,14 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
         case_table: CSV with a ``case`` column and ``pixel_size_mm`` for images that carry
             no spacing (PNG), so that head circumferences come out in mm.
         tta: Test-time mirroring; None: the run's ``eval.tta``.
+        postprocess: Connected-component clean-up (:mod:`semiseg.postprocess`); None:
+            the run's ``eval.postprocess``.
 
     Returns:
         The prediction files and the read-out table (None when there is none).
     """
     config, method, dataset = load_trained(run, checkpoint)
-    if tta is not None:
-        config.eval.tta = tta
+    _override_final(config, tta, postprocess)
     inp = Path(input_dir)
     if not inp.is_dir():
         raise DataError(f"{inp}: input folder does not exist")
@@ -149,7 +170,7 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
         case = source.load_case(case_id, with_label=False, folder=inp.name)
         label = predict_with_config(method.predictor(),
                                     normalize_image(case.image, config.data.normalize), config,
-                                    device, amp, config.eval.tta)
+                                    device, amp, final=True)
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         write_label(path, label, case.geometry)
         readouts.add(case, label)

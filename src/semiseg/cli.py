@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from semiseg.errors import SemisegError
+from semiseg.postprocess import POSTPROCESS_MODES
 
 PRESETS = Path(__file__).parent / "presets"
 # glibc returns large freed buffers to the OS after every use, so each training step
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", help="where to write metrics (default RUN/eval-<checkpoint>)")
     p.add_argument("--tta", action="store_true",
                    help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
+    p.add_argument("--postprocess", choices=POSTPROCESS_MODES,
+                   help="connected-component clean-up of the predictions (default: the "
+                        "run's eval.postprocess; with --pred: none)")
 
     p = sub.add_parser("predict", help="predict a folder of images with a trained run")
     p.add_argument("run", help="run folder")
@@ -81,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "spacing, so head circumferences come out in mm")
     p.add_argument("--tta", action="store_true",
                    help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
+    p.add_argument("--postprocess", choices=POSTPROCESS_MODES,
+                   help="connected-component clean-up of the predictions (default: the "
+                        "run's eval.postprocess; with --pred: none)")
 
     p = sub.add_parser("qc", help="predicted quality and clinical read-outs per case, "
                                   "suspect cases flagged (needs a semiqc run)")
@@ -248,12 +255,12 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     if args.pred:
         summary, out = evaluate_predictions_folder(args.pred, args.data, args.run, args.cases,
-                                                   args.out)
+                                                   args.out, args.postprocess)
     else:
         if not args.run:
             raise SemisegError("semiseg evaluate needs a run folder or --pred FOLDER --data ROOT")
         summary, out = evaluate_run(args.run, args.checkpoint, args.cases, args.out,
-                                    args.tta or None)
+                                    args.tta or None, args.postprocess)
     print(format_summary(summary))
     if "clinical" in summary:
         print(f"\nclinical read-outs against the truth:\n{format_agreement(summary['clinical'])}"
@@ -266,7 +273,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     from semiseg.api import predict_folder
 
     written, readouts = predict_folder(args.run, args.input, args.out, args.checkpoint,
-                                       args.case_table, args.tta or None)
+                                       args.case_table, args.tta or None, args.postprocess)
     print(f"wrote {len(written)} predictions to {args.out}")
     if readouts is not None:
         print(f"clinical read-outs: {readouts}")

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from semiseg.errors import ConfigError
+from semiseg.postprocess import POSTPROCESS_MODES
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -202,6 +203,10 @@ class EvalConfig:
             :func:`semiseg.inference.predict_case`) in the final evaluation, ``semiseg
             evaluate`` and ``semiseg predict``; never in the validation that selects the
             checkpoint (4-8 times the cost). Off: the papers' protocols do not mirror.
+        postprocess: Connected-component clean-up of the final predictions, where
+            ``tta`` applies (see :mod:`semiseg.postprocess`): "none",
+            "largest_foreground" or "largest_per_class". Off by default: the papers'
+            protocols score raw predictions.
         save_predictions: Write the val predictions of the best model at the end of training.
     """
 
@@ -210,6 +215,7 @@ class EvalConfig:
     inference_batch: int = 32
     sw_overlap: float = 0.5
     tta: bool = False
+    postprocess: str = "none"
     save_predictions: bool = True
 
 
@@ -235,6 +241,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "train.amp": ("auto", "off", "bf16", "fp16"),
     "train.channels_last": ("auto", "on", "off"),
     "eval.empty_distance": ("diagonal", "nan"),
+    "eval.postprocess": POSTPROCESS_MODES,
 }
 
 

@@ -29,6 +29,7 @@ from semiseg.metrics.report import (
     write_metrics,
     write_rows_csv,
 )
+from semiseg.postprocess import postprocess_labels
 from semiseg.visualize import save_agreement
 
 
@@ -43,7 +44,7 @@ def class_dice(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> np.ndar
 
 def predict_with_config(net: nn.Module, image: np.ndarray, config: RunConfig,
                         device: torch.device, amp: torch.dtype | None,
-                        tta: bool = False) -> np.ndarray:
+                        final: bool = False) -> np.ndarray:
     """:func:`semiseg.inference.predict_case` with the run's data and eval settings.
 
     Args:
@@ -52,20 +53,30 @@ def predict_with_config(net: nn.Module, image: np.ndarray, config: RunConfig,
         config: The run config (patch size, slice axis, scale, batch, overlap).
         device: Where to compute.
         amp: Autocast dtype or None.
-        tta: Mirror at test time (callers pass ``config.eval.tta`` where it applies).
+        final: A final prediction (evaluation, ``semiseg predict``), not the validation
+            that selects the checkpoint: applies the run's ``eval.tta`` (mirroring) and
+            ``eval.postprocess`` (connected components).
+
+    Returns:
+        ``[*S]`` uint8 labels.
     """
     data, ev = config.data, config.eval
-    return predict_case(net, image, data.spatial_dims, data.patch_size, data.slice_axis, device,
-                        ev.inference_batch, ev.sw_overlap, amp, data.scale, tta)
+    labels = predict_case(net, image, data.spatial_dims, data.patch_size, data.slice_axis,
+                          device, ev.inference_batch, ev.sw_overlap, amp, data.scale,
+                          final and ev.tta)
+    return postprocess_labels(labels, ev.postprocess) if final else labels
 
 
 def predict_cases(net: nn.Module, cases: list[Case], config: RunConfig, device: torch.device,
-                  amp: torch.dtype | None, tta: bool = False) -> list[np.ndarray]:
-    """Label maps of ``cases`` (native size) with the network in eval mode."""
+                  amp: torch.dtype | None, final: bool = False) -> list[np.ndarray]:
+    """Label maps of ``cases`` (native size) with the network in eval mode.
+
+    ``final``: as in :func:`predict_with_config`.
+    """
     was_training = net.training
     net.eval()
     try:
-        return [predict_with_config(net, c.image, config, device, amp, tta) for c in cases]
+        return [predict_with_config(net, c.image, config, device, amp, final) for c in cases]
     finally:
         net.train(was_training)
 
@@ -123,7 +134,7 @@ def evaluate_network(net: nn.Module, cases: list[Case], class_names: list[str],
                      config: RunConfig, device: torch.device, amp: torch.dtype | None,
                      pred_dir: Path | None = None, file_ending: str = ".nii.gz",
                      ) -> tuple[list[dict[str, Any]], dict[str, Any], list[np.ndarray]]:
-    """Predict (mirrored when ``eval.tta``), write the predictions, and score.
+    """Predict (with the run's ``eval.tta`` and ``eval.postprocess``), write, and score.
 
     Predictions go to ``pred_dir`` (if given) with the input geometry.
 
@@ -131,7 +142,7 @@ def evaluate_network(net: nn.Module, cases: list[Case], class_names: list[str],
         ``(rows, summary, predictions)``; ``summary["seconds"]`` holds the wall times.
     """
     t0 = time.perf_counter()
-    preds = predict_cases(net, cases, config, device, amp, config.eval.tta)
+    preds = predict_cases(net, cases, config, device, amp, final=True)
     t1 = time.perf_counter()
     if pred_dir is not None:
         for pred, case in zip(preds, cases, strict=True):
