@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,16 @@ from semiseg.engine.runtime import resolve_amp, resolve_device
 from semiseg.engine.trainer import method_from_checkpoint
 from semiseg.errors import DataError, SemisegError
 from semiseg.evaluation import (
+    Predictor,
     ReadoutCollector,
     evaluate_network,
     evaluate_predictions,
     load_prediction_folder,
-    predict_with_config,
+    predict_labels,
     write_evaluation,
 )
 from semiseg.methods import SemiSupervisedMethod
+from semiseg.metrics.report import write_json
 from semiseg.postprocess import POSTPROCESS_MODES, postprocess_labels
 
 
@@ -65,24 +68,76 @@ def _override_final(config: RunConfig, tta: bool | None, postprocess: str | None
         config.eval.postprocess = postprocess
 
 
-def evaluate_run(run: str | Path, checkpoint: str = "best", cases: str = "val",
-                 out: str | Path | None = None, tta: bool | None = None,
+def load_predictors(runs: Sequence[str | Path], checkpoint: str = "best",
+                    tta: bool | None = None, postprocess: str | None = None,
+                    ) -> tuple[RunConfig, list[Predictor], NnUNetDataset]:
+    """The trained networks of one run, or of several (an ensemble), ready to predict.
+
+    Members must share the data set's classes and channels and the intensity
+    normalisation; they may differ in anything else (method, network, patch size,
+    dimensionality). ``tta`` and ``postprocess`` override every member's ``eval.tta`` and
+    ``eval.postprocess`` when not None.
+
+    Returns:
+        The first run's config and data set (they lead: metrics, post-processing, output
+        format), and one :class:`Predictor` per run.
+    """
+    if not runs:
+        raise SemisegError("no run folder given")
+    predictors: list[Predictor] = []
+    lead: tuple[RunConfig, NnUNetDataset] | None = None
+    for run in runs:
+        config, method, dataset = load_trained(run, checkpoint)
+        _override_final(config, tta, postprocess)
+        if lead is None:
+            lead = (config, dataset)
+        elif (dataset.class_names, dataset.num_channels) != (lead[1].class_names,
+                                                             lead[1].num_channels):
+            raise SemisegError(f"{run}: classes {dataset.class_names} x {dataset.num_channels} "
+                               f"channels differ from {runs[0]}'s; ensemble members must "
+                               "predict the same labels")
+        elif config.data.normalize != lead[0].data.normalize:
+            raise SemisegError(f"{run}: data.normalize {config.data.normalize!r} differs from "
+                               f"{runs[0]}'s {lead[0].data.normalize!r}")
+        device = next(method.parameters()).device
+        predictors.append(Predictor(method.predictor(), config, device,
+                                    resolve_amp(config.train.amp, device)))
+    assert lead is not None
+    return lead[0], predictors, lead[1]
+
+
+def _runs(run: str | Path | Sequence[str | Path]) -> list[Path]:
+    return [Path(run)] if isinstance(run, str | Path) else [Path(r) for r in run]
+
+
+def evaluate_run(run: str | Path | Sequence[str | Path], checkpoint: str = "best",
+                 cases: str = "val", out: str | Path | None = None, tta: bool | None = None,
                  postprocess: str | None = None) -> tuple[dict[str, Any], Path]:
     """Predict and score ``cases`` with a run's checkpoint; writes metrics and predictions.
 
-    ``tta`` and ``postprocess`` override the run's ``eval.tta`` (test-time mirroring)
-    and ``eval.postprocess`` (connected components) when not None.
+    Several runs are evaluated as an ensemble (their mean probability, see
+    :func:`load_predictors`); with ``cases="val"`` they must share the val cases, so that
+    no member has trained on what is scored. Output: ``out``, by default
+    ``RUN/eval-<checkpoint>`` (an ensemble: ``FIRST_RUN/eval-ensemble-<checkpoint>``, with
+    ``members.json`` naming the runs). ``tta`` and ``postprocess`` override the runs'
+    ``eval.tta`` (test-time mirroring) and ``eval.postprocess`` when not None.
     """
-    run_dir = Path(run)
-    config, method, dataset = load_trained(run_dir, checkpoint)
-    _override_final(config, tta, postprocess)
-    ids = _case_ids(cases, run_dir, dataset.training_cases)
+    run_dirs = _runs(run)
+    config, predictors, dataset = load_predictors(run_dirs, checkpoint, tta, postprocess)
+    ids = _case_ids(cases, run_dirs[0], dataset.training_cases)
+    if cases == "val":
+        for other in run_dirs[1:]:
+            if set(load_split(other / "split.json").val) != set(ids):
+                raise SemisegError(f"{other}: its val cases differ from {run_dirs[0]}'s; "
+                                   "ensemble members must share them (or give --cases FILE)")
     loaded = load_cases(dataset, ids, config.data.normalize)
-    device = next(method.parameters()).device
-    out_dir = Path(out) if out else run_dir / f"eval-{checkpoint}"
-    rows, summary, preds = evaluate_network(method.predictor(), loaded, dataset.class_names,
-                                            config, device, resolve_amp(config.train.amp, device),
+    name = "eval-ensemble" if len(run_dirs) > 1 else "eval"
+    out_dir = Path(out) if out else run_dirs[0] / f"{name}-{checkpoint}"
+    rows, summary, preds = evaluate_network(predictors, loaded, dataset.class_names,
                                             out_dir / "predictions", dataset.file_ending)
+    if len(run_dirs) > 1:
+        summary["members"] = [str(r) for r in run_dirs]
+        write_json(summary["members"], out_dir / "members.json")
     write_evaluation(rows, summary, preds, loaded, dataset.labels, out_dir)
     return summary, out_dir
 
@@ -124,7 +179,8 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
     return summary, out_dir
 
 
-def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
+def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path,
+                   out: str | Path,
                    checkpoint: str = "best", case_table: str | None = None,
                    tta: bool | None = None, postprocess: str | None = None,
                    ) -> tuple[list[Path], Path | None]:
@@ -135,7 +191,8 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
     the head circumference per image for a model trained on head data.
 
     Args:
-        run: Trained run folder.
+        run: Trained run folder, or several: an ensemble (their mean probability, see
+            :func:`load_predictors`).
         input_dir: Folder of images.
         out: Output folder.
         checkpoint: "best" or "last".
@@ -148,8 +205,7 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
     Returns:
         The prediction files and the read-out table (None when there is none).
     """
-    config, method, dataset = load_trained(run, checkpoint)
-    _override_final(config, tta, postprocess)
+    config, predictors, dataset = load_predictors(_runs(run), checkpoint, tta, postprocess)
     inp = Path(input_dir)
     if not inp.is_dir():
         raise DataError(f"{inp}: input folder does not exist")
@@ -160,17 +216,14 @@ def predict_folder(run: str | Path, input_dir: str | Path, out: str | Path,
         raise DataError(f"{inp}: no <case>_0000{dataset.file_ending} images found")
     info = read_case_table(Path(case_table)) if case_table else {}
     source = dataclasses.replace(dataset, root=inp.parent, case_info=info)
-    device = next(method.parameters()).device
-    amp = resolve_amp(config.train.amp, device)
     from semiseg.data.loading import normalize_image
 
     readouts = ReadoutCollector(dataset)
     written = []
     for case_id in ids:
         case = source.load_case(case_id, with_label=False, folder=inp.name)
-        label = predict_with_config(method.predictor(),
-                                    normalize_image(case.image, config.data.normalize), config,
-                                    device, amp, final=True)
+        label = predict_labels(predictors, normalize_image(case.image, config.data.normalize),
+                               final=True)
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         write_label(path, label, case.geometry)
         readouts.add(case, label)

@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", help="run folder (default runs/<name>-pretrain)")
 
     p = sub.add_parser("evaluate", help="evaluate a run's checkpoint or a prediction folder")
-    p.add_argument("run", nargs="?", help="run folder")
+    p.add_argument("run", nargs="*", help="run folder; several: evaluated as an ensemble "
+                                          "(their mean probability)")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--pred", help="folder of predictions <case><ending> to score instead")
     p.add_argument("--data", help="data set for --pred (default: the run's)")
@@ -77,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "run's eval.postprocess; with --pred: none)")
 
     p = sub.add_parser("predict", help="predict a folder of images with a trained run")
-    p.add_argument("run", help="run folder")
+    p.add_argument("run", nargs="+", help="run folder; several: an ensemble (their mean "
+                                          "probability)")
     p.add_argument("-i", "--input", required=True, help="folder of <case>_0000<ending> images")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
@@ -254,13 +256,19 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from semiseg.metrics.report import format_summary
 
     if args.pred:
-        summary, out = evaluate_predictions_folder(args.pred, args.data, args.run, args.cases,
-                                                   args.out, args.postprocess)
+        if len(args.run) > 1:
+            raise SemisegError("evaluate --pred takes at most one run folder (for its data set "
+                               "and split)")
+        summary, out = evaluate_predictions_folder(args.pred, args.data,
+                                                   args.run[0] if args.run else None,
+                                                   args.cases, args.out, args.postprocess)
     else:
         if not args.run:
             raise SemisegError("semiseg evaluate needs a run folder or --pred FOLDER --data ROOT")
         summary, out = evaluate_run(args.run, args.checkpoint, args.cases, args.out,
                                     args.tta or None, args.postprocess)
+    if "members" in summary:
+        print(f"ensemble of {len(summary['members'])} runs: {', '.join(summary['members'])}")
     print(format_summary(summary))
     if "clinical" in summary:
         print(f"\nclinical read-outs against the truth:\n{format_agreement(summary['clinical'])}"

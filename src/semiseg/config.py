@@ -200,7 +200,7 @@ class EvalConfig:
         inference_batch: Slices (2D) or windows (3D) per forward pass.
         sw_overlap: Overlap of 3D sliding windows.
         tta: Test-time mirroring (mean over flips, see
-            :func:`semiseg.inference.predict_case`) in the final evaluation, ``semiseg
+            :func:`semiseg.inference.predict_probabilities`) in the final evaluation, ``semiseg
             evaluate`` and ``semiseg predict``; never in the validation that selects the
             checkpoint (4-8 times the cost). Off: the papers' protocols do not mirror.
         postprocess: Connected-component clean-up of the final predictions, where

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from semiseg.config import RunConfig
 from semiseg.data.io import read_image, write_label
 from semiseg.data.nnunet import Case, NnUNetDataset
 from semiseg.errors import DataError
-from semiseg.inference import predict_case
+from semiseg.inference import predict_probabilities
 from semiseg.metrics.clinical import (
     CardiacSpec,
     cardiac_evaluation,
@@ -42,49 +44,84 @@ def class_dice(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> np.ndar
     return np.where(total > 0, 2 * inter / np.maximum(total, 1), 1.0)
 
 
-def predict_with_config(net: nn.Module, image: np.ndarray, config: RunConfig,
-                        device: torch.device, amp: torch.dtype | None,
-                        final: bool = False) -> np.ndarray:
-    """:func:`semiseg.inference.predict_case` with the run's data and eval settings.
+@dataclass
+class Predictor:
+    """A trained network with the settings it predicts by; one member of an ensemble.
+
+    Attributes:
+        net: The network (put in eval mode while predicting).
+        config: Its run config (patch size, slice axis, scale, batch, overlap, eval.*).
+        device: Where it computes.
+        amp: Autocast dtype or None.
+    """
+
+    net: nn.Module
+    config: RunConfig
+    device: torch.device
+    amp: torch.dtype | None = None
+
+    def probabilities(self, image: np.ndarray, final: bool = False) -> torch.Tensor:
+        """``[K, *S]`` class probabilities of a ``[C, *S]`` image, on :attr:`device`.
+
+        Mirrored when ``final`` and the config's ``eval.tta``.
+        """
+        data, ev = self.config.data, self.config.eval
+        return predict_probabilities(self.net, image, data.spatial_dims, data.patch_size,
+                                     data.slice_axis, self.device, ev.inference_batch,
+                                     ev.sw_overlap, self.amp, data.scale, final and ev.tta)
+
+
+def predict_labels(predictors: Sequence[Predictor], image: np.ndarray,
+                   final: bool = False) -> np.ndarray:
+    """Labels of one case: the arg-max of the predictors' mean probability.
 
     Args:
-        net: Network in eval mode.
+        predictors: One network, or several (an ensemble, e.g. seeds of one method; each
+            predicts with its own settings, so members may differ in patch size or
+            dimensionality).
         image: ``[C, *S]`` normalised float32.
-        config: The run config (patch size, slice axis, scale, batch, overlap).
-        device: Where to compute.
-        amp: Autocast dtype or None.
         final: A final prediction (evaluation, ``semiseg predict``), not the validation
-            that selects the checkpoint: applies the run's ``eval.tta`` (mirroring) and
-            ``eval.postprocess`` (connected components).
+            that selects the checkpoint: applies each member's ``eval.tta`` (mirroring)
+            and the first member's ``eval.postprocess`` (connected components).
 
     Returns:
         ``[*S]`` uint8 labels.
     """
-    data, ev = config.data, config.eval
-    labels = predict_case(net, image, data.spatial_dims, data.patch_size, data.slice_axis,
-                          device, ev.inference_batch, ev.sw_overlap, amp, data.scale,
-                          final and ev.tta)
-    return postprocess_labels(labels, ev.postprocess) if final else labels
+    device = predictors[0].device
+    prob = predictors[0].probabilities(image, final)
+    for member in predictors[1:]:
+        prob = prob + member.probabilities(image, final).to(device)
+    labels = prob.argmax(0).to(torch.uint8).cpu().numpy()
+    return postprocess_labels(labels, predictors[0].config.eval.postprocess) if final else labels
 
 
-def predict_cases(net: nn.Module, cases: list[Case], config: RunConfig, device: torch.device,
-                  amp: torch.dtype | None, final: bool = False) -> list[np.ndarray]:
-    """Label maps of ``cases`` (native size) with the network in eval mode.
+def predict_with_config(net: nn.Module, image: np.ndarray, config: RunConfig,
+                        device: torch.device, amp: torch.dtype | None,
+                        final: bool = False) -> np.ndarray:
+    """:func:`predict_labels` of one network with the run's data and eval settings."""
+    return predict_labels([Predictor(net, config, device, amp)], image, final)
 
-    ``final``: as in :func:`predict_with_config`.
+
+def predict_cases(predictors: Sequence[Predictor], cases: list[Case],
+                  final: bool = False) -> list[np.ndarray]:
+    """Label maps of ``cases`` (native size) with the networks in eval mode.
+
+    ``final``: as in :func:`predict_labels`.
     """
-    was_training = net.training
-    net.eval()
+    modes = [p.net.training for p in predictors]
+    for p in predictors:
+        p.net.eval()
     try:
-        return [predict_with_config(net, c.image, config, device, amp, final) for c in cases]
+        return [predict_labels(predictors, c.image, final) for c in cases]
     finally:
-        net.train(was_training)
+        for p, mode in zip(predictors, modes, strict=True):
+            p.net.train(mode)
 
 
 def validation_dice(net: nn.Module, cases: list[Case], num_classes: int, config: RunConfig,
                     device: torch.device, amp: torch.dtype | None) -> np.ndarray:
     """Dice per case and foreground class ``[len(cases), K-1]`` (model selection)."""
-    preds = predict_cases(net, cases, config, device, amp)
+    preds = predict_cases([Predictor(net, config, device, amp)], cases)
     out = [class_dice(p, c.label, num_classes) for p, c in zip(preds, cases, strict=True)]
     return np.stack(out) if out else np.zeros((0, num_classes - 1))
 
@@ -130,24 +167,24 @@ def head_circumference_row(pred: np.ndarray, case: Case, empty: str = "diagonal"
     return {"hc_mm": hc, "hc_ref_mm": reference, "hc_abs_diff_mm": abs(hc - reference)}
 
 
-def evaluate_network(net: nn.Module, cases: list[Case], class_names: list[str],
-                     config: RunConfig, device: torch.device, amp: torch.dtype | None,
+def evaluate_network(predictors: Sequence[Predictor], cases: list[Case], class_names: list[str],
                      pred_dir: Path | None = None, file_ending: str = ".nii.gz",
                      ) -> tuple[list[dict[str, Any]], dict[str, Any], list[np.ndarray]]:
-    """Predict (with the run's ``eval.tta`` and ``eval.postprocess``), write, and score.
+    """Predict (with ``eval.tta`` and ``eval.postprocess``), write, and score.
 
-    Predictions go to ``pred_dir`` (if given) with the input geometry.
+    One network or an ensemble (:func:`predict_labels`); metrics follow the first
+    member's config. Predictions go to ``pred_dir`` (if given) with the input geometry.
 
     Returns:
         ``(rows, summary, predictions)``; ``summary["seconds"]`` holds the wall times.
     """
     t0 = time.perf_counter()
-    preds = predict_cases(net, cases, config, device, amp, final=True)
+    preds = predict_cases(predictors, cases, final=True)
     t1 = time.perf_counter()
     if pred_dir is not None:
         for pred, case in zip(preds, cases, strict=True):
             write_label(pred_dir / f"{case.case_id}{file_ending}", pred, case.geometry)
-    rows, summary = evaluate_predictions(preds, cases, class_names, config)
+    rows, summary = evaluate_predictions(preds, cases, class_names, predictors[0].config)
     summary["seconds"] = {"predict": t1 - t0, "metrics": time.perf_counter() - t1,
                           "cases": len(cases)}
     return rows, summary, preds

@@ -137,12 +137,12 @@ def predict_sliding_window(net: nn.Module, image: Tensor, patch: list[int], over
     return out[tuple(crop)]
 
 
-def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
-                 patch_size: list[int], slice_axis: int, device: torch.device,
-                 batch: int = 32, overlap: float = 0.5,
-                 amp: torch.dtype | None = None, scale: float = 1.0,
-                 tta: bool = False) -> np.ndarray:
-    """Label map of one case, the same shape as the image's spatial shape.
+def predict_probabilities(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
+                          patch_size: list[int], slice_axis: int, device: torch.device,
+                          batch: int = 32, overlap: float = 0.5,
+                          amp: torch.dtype | None = None, scale: float = 1.0,
+                          tta: bool = False) -> Tensor:
+    """Class probabilities of one case at the image's own spatial shape.
 
     Args:
         net: Network in eval mode on ``device``.
@@ -162,7 +162,7 @@ def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
             three axes (3D: 8 passes).
 
     Returns:
-        ``[*S]`` uint8 labels.
+        ``[K, *S]`` float32 probabilities on ``device`` (summing to 1 over ``K``).
     """
     x = torch.as_tensor(image, dtype=torch.float32).to(device)
 
@@ -180,8 +180,27 @@ def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
 
     prob = probabilities(x)
     if tta:
-        for dims in mirror_axes(x.ndim - 1, spatial_dims, slice_axis)[1:]:
+        mirrors = mirror_axes(x.ndim - 1, spatial_dims, slice_axis)
+        for dims in mirrors[1:]:
             prob += probabilities(x.flip(dims)).flip(dims)
+        prob /= len(mirrors)
+    return prob
+
+
+def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
+                 patch_size: list[int], slice_axis: int, device: torch.device,
+                 batch: int = 32, overlap: float = 0.5,
+                 amp: torch.dtype | None = None, scale: float = 1.0,
+                 tta: bool = False) -> np.ndarray:
+    """Label map of one case, the same shape as the image's spatial shape.
+
+    The arg-max of :func:`predict_probabilities` (same arguments).
+
+    Returns:
+        ``[*S]`` uint8 labels.
+    """
+    prob = predict_probabilities(net, image, spatial_dims, patch_size, slice_axis, device,
+                                 batch, overlap, amp, scale, tta)
     return prob.argmax(0).to(torch.uint8).cpu().numpy()
 
 

@@ -38,7 +38,12 @@ from semiseg.engine.logging import RunLogger
 from semiseg.engine.runtime import peak_cuda_gib, peak_rss_gib
 from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
 from semiseg.errors import SemisegError
-from semiseg.evaluation import evaluate_network, validation_dice, write_evaluation
+from semiseg.evaluation import (
+    Predictor,
+    evaluate_network,
+    validation_dice,
+    write_evaluation,
+)
 from semiseg.metrics.report import format_summary, write_json
 from semiseg.version import provenance
 
@@ -224,8 +229,9 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
     method = method_from_checkpoint(config, ds, state, device)
     eval_dir = run_dir / "eval"
     pred_dir = eval_dir / "predictions" if config.eval.save_predictions else None
-    rows, summary, preds = evaluate_network(method.predictor(), data.val_cases, ds.class_names,
-                                            config, device, amp, pred_dir, ds.file_ending)
+    rows, summary, preds = evaluate_network([Predictor(method.predictor(), config, device, amp)],
+                                            data.val_cases, ds.class_names, pred_dir,
+                                            ds.file_ending)
     clinical = write_evaluation(rows, summary, preds, data.val_cases, ds.labels, eval_dir,
                                 prefix="val_")
     per_case = [float(np.mean([r["dice"] for r in rows if r["case"] == c.case_id]))
