@@ -93,9 +93,9 @@ def load_predictors(runs: Sequence[str | Path], checkpoint: str = "best",
             lead = (config, dataset)
         elif (dataset.class_names, dataset.num_channels) != (lead[1].class_names,
                                                              lead[1].num_channels):
-            raise SemisegError(f"{run}: classes {dataset.class_names} x {dataset.num_channels} "
-                               f"channels differ from {runs[0]}'s; ensemble members must "
-                               "predict the same labels")
+            raise SemisegError(f"{run}: classes {dataset.class_names} ({dataset.num_channels} "
+                               f"input channels) differ from {runs[0]}'s; ensemble members "
+                               "must predict the same labels from the same inputs")
         elif config.data.normalize != lead[0].data.normalize:
             raise SemisegError(f"{run}: data.normalize {config.data.normalize!r} differs from "
                                f"{runs[0]}'s {lead[0].data.normalize!r}")
