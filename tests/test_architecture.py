@@ -26,3 +26,17 @@ def test_nothing_parses_arguments_at_import() -> None:
         if path.name == "cli.py":
             continue
         assert "argparse" not in path.read_text(), path
+
+
+def test_public_api_names_resolve_lazily() -> None:
+    import subprocess
+    import sys
+
+    import semiseg
+
+    for name in semiseg.__all__:
+        assert getattr(semiseg, name) is not None, name
+    # `import semiseg` itself imports neither torch nor the API modules
+    code = "import sys, semiseg; print('torch' in sys.modules, 'semiseg.api' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

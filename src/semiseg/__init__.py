@@ -19,6 +19,11 @@ _API = {
     "train": "semiseg.engine.loop",
     "open_dataset": "semiseg.data.nnunet",
     "check_dataset": "semiseg.data.nnunet",
+    "evaluate_run": "semiseg.api",
+    "evaluate_predictions_folder": "semiseg.api",
+    "predict_folder": "semiseg.api",
+    "load_predictors": "semiseg.api",
+    "postprocess_labels": "semiseg.postprocess",
 }
 
 
