@@ -98,7 +98,7 @@ def test_members_must_share_val_cases_and_normalisation(tiny_supervised_run: Pat
         evaluate_run([tiny_supervised_run, other_val], out=tmp_path / "e1")
     minmax = _copy_with(tiny_supervised_run, tmp_path / "n", "config.yaml",
                         lambda c: c["data"].update(normalize="minmax"))
-    with pytest.raises(SemisegError, match="data.normalize 'minmax' differs"):
+    with pytest.raises(SemisegError, match=r"data\.normalize 'minmax' differs"):
         evaluate_run([tiny_supervised_run, minmax], out=tmp_path / "e2")
 
 

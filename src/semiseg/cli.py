@@ -110,10 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = data.add_parser("check", help="list every problem of an nnU-Net data set")
     p.add_argument("root")
     p = data.add_parser("import", help="convert another layout into nnU-Net raw layout")
-    p.add_argument("kind", choices=["ssl4mis-acdc", "ssl4mis-la", "images", "acdc", "hc18"],
+    p.add_argument("kind", choices=["ssl4mis-acdc", "ssl4mis-la", "images", "acdc", "hc18",
+                                    "msd"],
                    help="ssl4mis-acdc / ssl4mis-la: SSL4MIS / UA-MT data folders (h5); "
                         "images: image (+mask) folders; acdc / hc18: the challenges' own "
-                        "downloads")
+                        "downloads; msd: a Medical Segmentation Decathlon task folder")
     p.add_argument("source")
     p.add_argument("out")
     p.add_argument("--masks", help="images: folder of masks with the same file names")
@@ -123,10 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unlabeled-test", action="store_true",
                    help="hc18: the test set as scans without masks (else imagesTs)")
     p.add_argument("--val-fraction", type=float, default=None,
-                   help="acdc / hc18 / ssl4mis-la: share of patients / examinations / "
-                        "train.list cases for val (default 0.2 / 0.1 / 0.2)")
+                   help="acdc / hc18 / ssl4mis-la / msd: share of patients / examinations / "
+                        "train.list cases / training cases for val (default 0.2 / 0.1 / "
+                        "0.2 / 0.2)")
     p.add_argument("--seed", type=int, default=0,
-                   help="acdc / hc18 / ssl4mis-la: seed of the val split")
+                   help="acdc / hc18 / ssl4mis-la / msd: seed of the val split")
     p.add_argument("--spacing", type=float, help="ssl4mis-la: voxel size in mm (LA: 0.625)")
     p = data.add_parser("split", help="write a seeded labeled/unlabeled/val split by patient")
     p.add_argument("root")
@@ -327,7 +329,7 @@ def cmd_qc(args: argparse.Namespace) -> None:
 # data import options -> the importers that take them
 IMPORT_OPTIONS = {"--masks": ("images",), "--labels": ("images",), "--cine": ("acdc",),
                   "--unlabeled-test": ("hc18",), "--spacing": ("ssl4mis-la",),
-                  "--val-fraction": ("acdc", "hc18", "ssl4mis-la")}
+                  "--val-fraction": ("acdc", "hc18", "ssl4mis-la", "msd")}
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -363,6 +365,10 @@ def cmd_data(args: argparse.Namespace) -> int:
                                               seed=args.seed, **val)
         elif args.kind == "acdc":
             out = challenges.import_acdc(args.source, args.out, args.cine, seed=args.seed, **val)
+        elif args.kind == "msd":
+            from semiseg.data.msd import import_msd
+
+            out = import_msd(args.source, args.out, seed=args.seed, **val)
         elif args.kind == "hc18":
             out = challenges.import_hc18(args.source, args.out, seed=args.seed,
                                          unlabeled_test=args.unlabeled_test, **val)
