@@ -30,13 +30,16 @@ class TestCrossPseudoSupervision(MethodContract):
         sup = sum(supervised_loss(lg[:n_l], batch.y_l) for lg in logits)
         assert torch.allclose(out.loss, sup + out.logs["w_cps"] * expected, atol=1e-5)
 
-    def test_init_schemes(self) -> None:
-        type(self).params = {"init_second": "xavier_normal"}
-        try:
-            method = self.make(2)
-            assert method.nets[1].encoder[0][0].bias.abs().sum() == 0
-        finally:
-            type(self).params = {}
+    def test_ssl4mis_init_schemes_by_default(self) -> None:
+        method = self.make(2)
+        for net, gain in zip(method.nets, ("kaiming", "xavier"), strict=True):
+            conv = max((m for m in net.modules() if isinstance(m, torch.nn.Conv2d)),
+                       key=lambda m: m.weight.numel())
+            fan_in = conv.weight[0].numel()
+            fan_out = conv.weight.shape[0] * conv.weight[0, 0].numel()
+            expected = ((2 / fan_in) ** 0.5 if gain == "kaiming"
+                        else (2 / (fan_in + fan_out)) ** 0.5)
+            assert abs(conv.weight.std().item() / expected - 1) < 0.1, gain
 
     def test_unknown_init_scheme_names_the_key(self) -> None:
         type(self).params = {"init_second": "bogus"}

@@ -48,6 +48,8 @@ class AdaptiveBidirectionalDisplacement(CrossPseudoSupervision):
     class Config(CrossPseudoSupervision.Config):
         """ABD hyper-parameters (authors' ACDC defaults)."""
 
+        init_first: str = "default"  # the authors' code keeps PyTorch's initialisation
+        init_second: str = "default"
         grid: int = 4
         top_k: int = 4
         abd_i_weight: float = 2.0

@@ -1,10 +1,11 @@
 """Cross pseudo supervision (CPS; Chen et al., CVPR 2021), SSL4MIS defaults.
 
-Two networks of the same architecture and different random initialisation; each is
-supervised on labeled images and, on unlabeled ones, by the other's hard pseudo-labels
-(cross-entropy on the argmax, no gradient through the pseudo-label). The pseudo-loss
-weight is ``0.1 * sigmoid_rampup`` over the run, as SSL4MIS
-``train_cross_pseudo_supervision_2D.py``; the first network is validated and exported.
+Two networks of the same architecture and different initialisation (SSL4MIS: the first
+Kaiming-normal, the second Xavier-normal); each is supervised on labeled images and, on
+unlabeled ones, by the other's hard pseudo-labels (cross-entropy on the argmax, no
+gradient through the pseudo-label). The pseudo-loss weight is ``0.1 * sigmoid_rampup``
+over the run, as SSL4MIS ``train_cross_pseudo_supervision_2D.py``; the first network is
+validated and exported.
 
 Deviations: one optimizer over both networks (SSL4MIS keeps two with the same
 settings, which is the same update); the ramp-up is a fraction of the run.
@@ -36,8 +37,8 @@ class CrossPseudoSupervision(SemiSupervisedMethod):
 
         consistency: float = 0.1
         rampup_fraction: float = 1.0
-        init_first: str = "default"
-        init_second: str = "default"
+        init_first: str = "kaiming_normal"
+        init_second: str = "xavier_normal"
 
     def __init__(self, config: Config, net: NetSpec) -> None:
         super().__init__(config, net)

@@ -10,8 +10,9 @@ SCHEMES = ("default", "kaiming_normal", "xavier_normal")
 def initialize(module: nn.Module, scheme: str) -> nn.Module:
     """Re-initialise convolutions and normalisation layers; ``default`` keeps PyTorch's.
 
-    Convolutions get normal-distributed weights and zero bias, normalisation layers
-    weight 1 and bias 0.
+    Convolution weights are drawn anew (biases keep PyTorch's initialisation, as in
+    SSL4MIS's ``kaiming_normal_init_weight`` / ``xavier_normal_init_weight``),
+    normalisation layers get weight 1 and bias 0.
 
     SSL4MIS's cross pseudo supervision starts its two UNets from ``kaiming_normal`` and
     ``xavier_normal`` respectively. Returns ``module``.
@@ -26,8 +27,6 @@ def initialize(module: nn.Module, scheme: str) -> nn.Module:
                 nn.init.kaiming_normal_(m.weight)
             else:
                 nn.init.xavier_normal_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm3d | nn.InstanceNorm2d
                         | nn.InstanceNorm3d | nn.GroupNorm) and m.weight is not None:
             nn.init.ones_(m.weight)
