@@ -1,6 +1,7 @@
 """`semiseg predict` measures what it segments: cardiac EF per patient, head circumference."""
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from semiseg.api import predict_folder
 from semiseg.engine.loop import train
+from semiseg.errors import DataError
 from semiseg.metrics.clinical import CardiacSpec, patient_readouts
 from tests.conftest import tiny_config
 
@@ -67,3 +69,28 @@ def test_head_readout_of_a_known_ellipse(tiny_heads: Path) -> None:
     pixel = case.info["pixel_size_mm"]
     assert row["units"] == "mm"
     assert row["hc"] == pytest.approx(ellipse_perimeter(14, 10) * pixel, rel=0.03)
+
+
+def test_skip_existing_reads_back_and_names_a_broken_file(tiny_supervised_run: Path,
+                                                          tiny_dataset: Path,
+                                                          tmp_path: Path) -> None:
+    inp = tmp_path / "new"
+    inp.mkdir()
+    for frame in ("frame01", "frame02"):
+        src = next((tiny_dataset / "imagesTr").glob(f"*_{frame}_0000.nii.gz"))
+        shutil.copyfile(src, inp / f"p_{frame}_0000.nii.gz")
+    out = tmp_path / "out"
+    written, _ = predict_folder(tiny_supervised_run, inp, out)
+    done = nib.load(written[0])
+    empty = np.zeros(done.shape, np.uint8)
+    nib.save(nib.Nifti1Image(empty, done.affine, done.header), written[0])  # "earlier" result
+    predict_folder(tiny_supervised_run, inp, out, skip_existing=True)
+    assert not np.asarray(nib.load(written[0]).dataobj).any()  # read back, not redone
+    (row,) = list(csv.DictReader((out / "readouts.csv").open()))
+    assert float(row["LV_EDV"]) == 0.0  # the read-outs come from the file kept
+    predict_folder(tiny_supervised_run, inp, out)  # without the flag: predicted again
+    assert np.array_equal(np.asarray(nib.load(written[0]).dataobj),
+                          np.asarray(done.dataobj))
+    written[1].write_bytes(b"truncated")
+    with pytest.raises(DataError, match=re.escape(str(written[1]))):
+        predict_folder(tiny_supervised_run, inp, out, skip_existing=True)

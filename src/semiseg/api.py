@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from tqdm import tqdm
+
 from semiseg.config import RunConfig
-from semiseg.data.io import write_label
+from semiseg.data.io import read_image, write_label
 from semiseg.data.nnunet import NnUNetDataset, list_cases, open_dataset, read_case_table
 from semiseg.data.splits import load_split
 from semiseg.engine.checkpoint import load_checkpoint
@@ -183,6 +187,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
                    out: str | Path,
                    checkpoint: str = "best", case_table: str | None = None,
                    tta: bool | None = None, postprocess: str | None = None,
+                   skip_existing: bool = False, progress: bool = False,
                    ) -> tuple[list[Path], Path | None]:
     """Predict every ``<case>_0000<ending>`` image of a folder; outputs keep the geometry.
 
@@ -201,6 +206,10 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         tta: Test-time mirroring; None: the run's ``eval.tta``.
         postprocess: Connected-component clean-up (:mod:`semiseg.postprocess`); None:
             the run's ``eval.postprocess``.
+        skip_existing: Cases whose prediction is already in ``out`` are read back instead
+            of predicted again (an interrupted run over a large folder resumes; each file
+            is written atomically, so none is half-written).
+        progress: A progress bar on stderr.
 
     Returns:
         The prediction files and the read-out table (None when there is none).
@@ -220,12 +229,20 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
 
     readouts = ReadoutCollector(dataset)
     written = []
-    for case_id in ids:
+    for case_id in tqdm(ids, desc="predict", unit="case", disable=not progress,
+                        file=sys.stderr):
         case = source.load_case(case_id, with_label=False, folder=inp.name)
-        label = predict_labels(predictors, normalize_image(case.image, config.data.normalize),
-                               final=True)
         path = Path(out) / f"{case_id}{dataset.file_ending}"
-        write_label(path, label, case.geometry)
+        if skip_existing and path.is_file():
+            label = read_image(path)[0].astype(np.uint8)
+            if label.shape != case.image.shape[1:]:
+                raise DataError(f"{path}: shape {label.shape} differs from its image's "
+                                f"{case.image.shape[1:]}; delete it to predict it again")
+        else:
+            label = predict_labels(predictors,
+                                   normalize_image(case.image, config.data.normalize),
+                                   final=True)
+            write_label(path, label, case.geometry)
         readouts.add(case, label)
         written.append(path)
     return written, readouts.write(Path(out) / "readouts.csv")

@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--case-table", help="CSV (case, pixel_size_mm) for images without "
                                         "spacing, so head circumferences come out in mm")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="read back predictions already in OUT instead of predicting them "
+                        "again (resume an interrupted folder)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--tta", action="store_true",
                    help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
     p.add_argument("--postprocess", choices=POSTPROCESS_MODES,
@@ -283,7 +287,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
     from semiseg.api import predict_folder
 
     written, readouts = predict_folder(args.run, args.input, args.out, args.checkpoint,
-                                       args.case_table, args.tta or None, args.postprocess)
+                                       args.case_table, args.tta or None, args.postprocess,
+                                       args.skip_existing, not args.quiet)
     print(f"wrote {len(written)} predictions to {args.out}")
     if readouts is not None:
         print(f"clinical read-outs: {readouts}")
