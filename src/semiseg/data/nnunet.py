@@ -411,6 +411,7 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
                             f"case {seen[digest]!r} (duplicate case)")
         seen.setdefault(digest, case.case_id)
 
+    no_spacing = []
     for case_id in dataset.training_cases:
         if str(dataset.label_path(case_id)) in bad:
             continue
@@ -422,7 +423,14 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
         if case.label is not None and not case.label.any():
             problems.append(f"warning: {dataset.label_path(case_id)}: label is empty "
                             "(background only)")
+        if dataset.file_ending != ".png" and not case.geometry.spacing_known:
+            no_spacing.append(case_id)
         note_duplicate(case)
+    if no_spacing:  # one line for the data set: it is usually all or nothing
+        problems.append(f"warning: {dataset.root}: {len(no_spacing)} of "
+                        f"{len(dataset.training_cases)} cases carry no voxel size (identity "
+                        f"affine, e.g. {no_spacing[0]}): HD95/ASD and volumes will be in "
+                        "voxels, not mm")
     for case_id, folder in [*((c, "imagesTs") for c in dataset.test_cases),
                             *((c, UNLABELED_FOLDER) for c in dataset.unlabeled_cases)]:
         try:
