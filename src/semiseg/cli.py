@@ -115,10 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root")
     p = data.add_parser("import", help="convert another layout into nnU-Net raw layout")
     p.add_argument("kind", choices=["ssl4mis-acdc", "ssl4mis-la", "images", "acdc", "hc18",
-                                    "msd"],
+                                    "msd", "dicom"],
                    help="ssl4mis-acdc / ssl4mis-la: SSL4MIS / UA-MT data folders (h5); "
                         "images: image (+mask) folders; acdc / hc18: the challenges' own "
-                        "downloads; msd: a Medical Segmentation Decathlon task folder")
+                        "downloads; msd: a Medical Segmentation Decathlon task folder; "
+                        "dicom: a folder tree of DICOM series -> OUT/<case>_0000.nii.gz "
+                        "(for predict -i, or a data set's imagesUnlabeled)")
     p.add_argument("source")
     p.add_argument("out")
     p.add_argument("--masks", help="images: folder of masks with the same file names")
@@ -370,6 +372,13 @@ def cmd_data(args: argparse.Namespace) -> int:
                                               seed=args.seed, **val)
         elif args.kind == "acdc":
             out = challenges.import_acdc(args.source, args.out, args.cine, seed=args.seed, **val)
+        elif args.kind == "dicom":
+            from semiseg.data.dicom import import_dicom
+
+            cases, skipped = import_dicom(args.source, args.out)
+            print(f"wrote {len(cases)} volumes to {args.out} ({skipped} files skipped as not "
+                  f"DICOM images); list: {Path(args.out) / 'dicom_cases.csv'}")
+            return 0
         elif args.kind == "msd":
             from semiseg.data.msd import import_msd
 
