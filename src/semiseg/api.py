@@ -218,7 +218,8 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     inp = Path(input_dir)
     if not inp.is_dir():
         raise DataError(f"{inp}: input folder does not exist")
-    ids, problems = list_cases(inp.parent, inp.name, dataset.file_ending, dataset.num_channels)
+    ids, problems = list_cases(inp.parent, inp.name, dataset.file_ending, dataset.num_channels,
+                               strict=False)
     if problems:
         raise DataError(problems[0])
     if not ids:

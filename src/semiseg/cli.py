@@ -373,11 +373,11 @@ def cmd_data(args: argparse.Namespace) -> int:
         elif args.kind == "acdc":
             out = challenges.import_acdc(args.source, args.out, args.cine, seed=args.seed, **val)
         elif args.kind == "dicom":
-            from semiseg.data.dicom import import_dicom
+            from semiseg.data.dicom import cases_table_path, import_dicom
 
             cases, skipped = import_dicom(args.source, args.out)
             print(f"wrote {len(cases)} volumes to {args.out} ({skipped} files skipped as not "
-                  f"DICOM images); list: {Path(args.out) / 'dicom_cases.csv'}")
+                  f"DICOM images); list: {cases_table_path(Path(args.out))}")
             return 0
         elif args.kind == "msd":
             from semiseg.data.msd import import_msd

@@ -127,3 +127,29 @@ def test_cli_import_dicom(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "2 volumes" in out and sorted(p.name for p in (tmp_path / "out").glob("*.gz")) == [
         "PAT-7_s3_0000.nii.gz", "PAT-7_s4_0000.nii.gz"]
+
+
+def test_imported_series_predict_with_their_geometry(tiny_supervised_run: Path,
+                                                      tmp_path: Path) -> None:
+    from semiseg.api import predict_folder
+
+    _series(tmp_path / "dicom", [0, 1, 2, 3])
+    import_dicom(tmp_path / "dicom", tmp_path / "scans")
+    (written,), _ = predict_folder(tiny_supervised_run, tmp_path / "scans", tmp_path / "pred")
+    source = nib.load(tmp_path / "scans" / "PAT-7_s3_0000.nii.gz")
+    prediction = nib.load(written)
+    assert prediction.shape == source.shape and np.allclose(prediction.affine, source.affine)
+
+
+def test_into_a_data_sets_unlabeled_folder(tiny_dataset: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from semiseg.data.nnunet import check_dataset, open_dataset
+
+    root = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, root)
+    _series(tmp_path / "dicom", [0, 1, 2])
+    import_dicom(tmp_path / "dicom", root / "imagesUnlabeled")
+    assert (root / "dicom_cases_imagesUnlabeled.csv").is_file()  # beside, not inside
+    assert not [p for p in check_dataset(root) if not p.startswith("warning")]
+    assert open_dataset(root).unlabeled_cases == ["PAT-7_s3"]

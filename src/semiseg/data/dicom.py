@@ -18,8 +18,10 @@ reports, other files) are skipped.
 
 Each volume is written as ``<out>/<case>_0000.nii.gz``, ``case`` =
 ``<PatientID>_s<SeriesNumber>`` (+ ``_frameNN`` per phase, in trigger-time order), so
-that patient-grouped splits keep a patient's series together; ``<out>/dicom_cases.csv``
-maps cases back to patient, study, series and phase.
+that patient-grouped splits keep a patient's series together; ``dicom_cases.csv`` maps
+cases back to patient, study, series and phase: in ``out``, or beside it when ``out`` is a
+data set's image folder (``imagesTr``/``imagesTs``/``imagesUnlabeled``, which hold images
+only).
 """
 
 from __future__ import annotations
@@ -144,6 +146,13 @@ def _volume(slices: list[_Slice], name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(planes, axis=-1), _LPS_TO_RAS @ lps
 
 
+def cases_table_path(out: Path) -> Path:
+    """Where :func:`import_dicom` lists its cases for the output folder ``out``."""
+    if out.name in ("imagesTr", "imagesTs", "imagesUnlabeled"):
+        return out.parent / f"dicom_cases_{out.name}.csv"
+    return out / "dicom_cases.csv"
+
+
 def import_dicom(source: str | Path, out: str | Path) -> tuple[list[str], int]:
     """Convert every DICOM image series under ``source`` (see the module docstring).
 
@@ -186,7 +195,7 @@ def import_dicom(source: str | Path, out: str | Path) -> tuple[list[str], int]:
                          "slices": len(phase),
                          "spacing_mm": "x".join(f"{v:.4g}" for v in
                                                 nib.affines.voxel_sizes(affine))})
-    with (out / "dicom_cases.csv").open("w", newline="") as f:
+    with cases_table_path(out).open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)

@@ -224,9 +224,13 @@ def _parse_labels(path: Path, raw: Any) -> dict[str, int]:
     return labels
 
 
-def list_cases(root: Path, folder: str, ending: str,
-               num_channels: int) -> tuple[list[str], list[str]]:
-    """Case ids with all channel files, and problems (missing channels, stray files)."""
+def list_cases(root: Path, folder: str, ending: str, num_channels: int,
+               strict: bool = True) -> tuple[list[str], list[str]]:
+    """Case ids with all channel files, and problems (missing channels, stray files).
+
+    ``strict=False`` (a folder of new scans rather than a data set's) passes over files
+    that do not end in ``ending`` (lists, notes) instead of reporting them.
+    """
     directory = root / folder
     if not directory.is_dir():
         return [], []
@@ -236,7 +240,8 @@ def list_cases(root: Path, folder: str, ending: str,
         if path.name.startswith("."):
             continue
         if not path.name.endswith(ending):
-            problems.append(f"{path}: unexpected file (expected <case>_XXXX{ending})")
+            if strict:
+                problems.append(f"{path}: unexpected file (expected <case>_XXXX{ending})")
             continue
         match = _CHANNEL_RE.match(path.name[: -len(ending)])
         if match is None:
