@@ -96,7 +96,7 @@ def test_cine_series_splits_into_phases_by_trigger_time(tmp_path: Path) -> None:
     for i, (k, phase, trigger) in enumerate(files):
         _write(tmp_path / "cine" / f"{i}.dcm", k, uid, 9, phase=phase, trigger=trigger)
     cases, _ = import_dicom(tmp_path / "cine", tmp_path / "out")
-    assert cases == ["PAT-7_s9_frame01", "PAT-7_s9_frame02"]
+    assert cases == ["PAT-7_s9_phase01", "PAT-7_s9_phase02"]
     for phase, case in enumerate(cases):
         array = np.asarray(nib.load(tmp_path / "out" / f"{case}_0000.nii.gz").dataobj)
         assert np.array_equal(array[..., 2], (_pixels(2, phase) * 2.0 - 5.0).T)

@@ -78,3 +78,23 @@ def test_synthetic_phantom_is_physiological(tmp_path) -> None:
     for row in rows:  # the generator draws the LV EF in 45-70 % (pixelisation blurs it)
         assert 40 < row["LV_EF"] < 75 and 25 < row["RV_EF"] < 80 and row["units"] == "mL"
         assert row["Myo_mass_ES"] == pytest.approx(row["Myo_mass_ED"], rel=0.05)
+
+
+def test_cine_phases_pick_ed_and_es_by_lv_volume() -> None:
+    from semiseg.metrics.clinical import readouts_of_predictions
+
+    def vol(lv: float) -> dict[str, float]:
+        return {"LV": lv, "RV": lv + 10, "Myo": 90.0}
+
+    volumes = {"P_s9_phase01": vol(100.0), "P_s9_phase02": vol(40.0),
+               "P_s9_phase03": vol(70.0),
+               # named ED/ES frames keep their names even if the volumes say otherwise
+               "Q_frame01": vol(50.0), "Q_frame02": vol(80.0), "Q_phase05": vol(10.0),
+               "R_s1_phase01": vol(60.0)}  # one phase: no pair
+    rows = {r["patient"]: r for r in readouts_of_predictions(
+        volumes, dict.fromkeys(volumes, True), CardiacSpec())}
+    assert set(rows) == {"P_s9", "Q"}
+    p = rows["P_s9"]
+    assert (p["ed"], p["es"], p["phases_from"]) == ("P_s9_phase01", "P_s9_phase02", "LV volume")
+    assert p["LV_EF"] == pytest.approx(60.0) and p["RV_EF"] == pytest.approx(100 * 60 / 110)
+    assert (rows["Q"]["ed"], rows["Q"]["phases_from"]) == ("Q_frame01", "names")

@@ -17,7 +17,9 @@ positions that no temporal tag separates. Files that are not DICOM images (DICOM
 reports, other files) are skipped.
 
 Each volume is written as ``<out>/<case>_0000.nii.gz``, ``case`` =
-``<PatientID>_s<SeriesNumber>`` (+ ``_frameNN`` per phase, in trigger-time order), so
+``<PatientID>_s<SeriesNumber>`` (+ ``_phaseNN`` per phase, in trigger-time order; not
+``_frameNN``, which names ACDC's ED/ES frames; ``semiseg predict`` picks ED and ES of a
+cine series by predicted LV volume), so
 that patient-grouped splits keep a patient's series together; ``dicom_cases.csv`` maps
 cases back to patient, study, series and phase: in ``out``, or beside it when ``out`` is a
 data set's image folder (``imagesTr``/``imagesTs``/``imagesUnlabeled``, which hold images
@@ -181,7 +183,7 @@ def import_dicom(source: str | Path, out: str | Path) -> tuple[list[str], int]:
         name = f"series {uid} ({slices[0].path.parent})"
         phases = _phases(slices, name)
         for index, phase in enumerate(phases, start=1):
-            case = base if len(phases) == 1 else f"{base}_frame{index:02d}"
+            case = base if len(phases) == 1 else f"{base}_phase{index:02d}"
             while case in cases:  # two series with one number: keep both
                 case += "b"
             array, affine = _volume(phase, name)
@@ -192,6 +194,7 @@ def import_dicom(source: str | Path, out: str | Path) -> tuple[list[str], int]:
                          "series_number": str(head.get("SeriesNumber", "")),
                          "series_description": str(head.get("SeriesDescription", "")),
                          "series_uid": uid, "phase": index if len(phases) > 1 else "",
+                         "trigger_time_ms": str(phase[0].header.get("TriggerTime", "")),
                          "slices": len(phase),
                          "spacing_mm": "x".join(f"{v:.4g}" for v in
                                                 nib.affines.voxel_sizes(affine))})

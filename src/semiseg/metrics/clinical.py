@@ -37,6 +37,10 @@ class CardiacSpec:
             LV myocardium.
         ed_pattern, es_pattern: Regexes matching the case ids of ED and ES frames; the
             patient id is the case id with the match removed.
+        cine_pattern: Regex matching the case ids of the phases of a whole cine series
+            (``semiseg data import dicom`` names them ``_phaseNN``); for new scans
+            without named ED/ES frames, ED is the phase of largest and ES of smallest
+            predicted LV volume (the volumetric definition).
         myo_density: Myocardial density in g/mL.
     """
 
@@ -45,6 +49,7 @@ class CardiacSpec:
     myo: str = "Myo"
     ed_pattern: str = r"_frame01$"
     es_pattern: str = r"_frame02$"
+    cine_pattern: str = r"_phase\d+$"
     myo_density: float = 1.05
 
 
@@ -106,12 +111,22 @@ def readouts_of_predictions(volumes: dict[str, dict[str, float]], in_ml: dict[st
         spec: Structure names and phase patterns.
 
     Returns:
-        Rows ``{"patient", "ed", "es", "units", <readouts>}``, one per patient with both
-        phases.
+        Rows ``{"patient", "ed", "es", "phases_from", "units", <readouts>}``, one per
+        patient with both phases: named ED/ES frames (``phases_from`` "names"), or else
+        two or more cine phases, ED and ES chosen by predicted LV volume ("LV volume").
     """
+    pairs = {p: (ed, es, "names") for p, (ed, es) in pair_phases(list(volumes), spec).items()}
+    cine: dict[str, list[str]] = {}
+    for case in volumes:
+        if re.search(spec.cine_pattern, case):
+            cine.setdefault(re.sub(spec.cine_pattern, "", case), []).append(case)
+    for patient, phases in cine.items():
+        if patient not in pairs and len(phases) > 1:
+            by_lv = sorted(phases, key=lambda c: volumes[c]["LV"])
+            pairs[patient] = (by_lv[-1], by_lv[0], "LV volume")
     rows = []
-    for patient, (ed, es) in pair_phases(list(volumes), spec).items():
-        rows.append({"patient": patient, "ed": ed, "es": es,
+    for patient, (ed, es, source) in sorted(pairs.items()):
+        rows.append({"patient": patient, "ed": ed, "es": es, "phases_from": source,
                      "units": "mL" if in_ml[ed] else "voxel",
                      **readouts_from_volumes(volumes[ed], volumes[es], spec, in_ml[ed])})
     return rows
