@@ -30,7 +30,8 @@ def _pixels(k: int, phase: int = 0) -> np.ndarray:
 
 
 def _write(path: Path, k: int, series: str, number: int, *, phase: int = 0,
-           trigger: float | None = None, rows: int = 6, slope: float = 2.0) -> None:
+           trigger: float | None = None, rows: int = 6, slope: float = 2.0,
+           extra: dict | None = None) -> None:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = MRImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -51,6 +52,8 @@ def _write(path: Path, k: int, series: str, number: int, *, phase: int = 0,
     if trigger is not None:
         ds.TriggerTime = trigger
     ds.PixelData = pixels.tobytes()
+    for key, value in (extra or {}).items():
+        setattr(ds, key, value)
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
 
@@ -114,6 +117,12 @@ def test_bad_series_name_themselves(tmp_path: Path) -> None:
     _write(tmp_path / "dup" / "again", 1, uid, 3)
     with pytest.raises(DataError, match=f"series {uid}.*3 slices at 2 positions"):
         import_dicom(tmp_path / "dup", tmp_path / "o3")
+    _write(tmp_path / "multi" / "f", 0, generate_uid(), 5, extra={"NumberOfFrames": 4})
+    with pytest.raises(DataError, match="multi-frame"):
+        import_dicom(tmp_path / "multi", tmp_path / "o5")
+    _write(tmp_path / "rgb" / "f", 0, generate_uid(), 5, extra={"SamplesPerPixel": 3})
+    with pytest.raises(DataError, match="colour DICOM"):
+        import_dicom(tmp_path / "rgb", tmp_path / "o6")
     (tmp_path / "none").mkdir()
     (tmp_path / "none" / "a.txt").write_text("x")
     with pytest.raises(DataError, match=r"no DICOM image series found \(1 other files\)"):

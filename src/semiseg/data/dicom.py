@@ -11,9 +11,10 @@ and the voxel-to-patient geometry (``ImagePositionPatient``, ``ImageOrientationP
 converted from DICOM's LPS to NIfTI's RAS. The array axes are (column, row, slice) of
 the DICOM images, the usual NIfTI layout of short-axis stacks.
 
-Refused with a one-line error naming the series: slices of different size, orientation
-or pixel spacing; uneven gaps between slice positions (a missing slice); repeated
-positions that no temporal tag separates. Files that are not DICOM images (DICOMDIR,
+Refused with a one-line error naming the series or file: slices of different size,
+orientation or pixel spacing; uneven gaps between slice positions (a missing slice);
+repeated positions that no temporal tag separates; multi-frame (enhanced) files and
+colour images, which this reader does not handle. Files that are not DICOM images (DICOMDIR,
 reports, other files) are skipped.
 
 Each volume is written as ``<out>/<case>_0000.nii.gz``, ``case`` =
@@ -74,9 +75,15 @@ def _scan(source: Path) -> tuple[dict[str, list[_Slice]], int]:
             continue
         needed = ("SeriesInstanceUID", "ImagePositionPatient", "ImageOrientationPatient",
                   "PixelSpacing", "Rows", "Columns")
+        if int(header.get("NumberOfFrames", 1) or 1) > 1:
+            raise DataError(f"{path}: multi-frame (enhanced) DICOM is not supported; export "
+                            "one file per slice, or convert it with dcm2niix")
         if not all(key in header for key in needed):
             skipped += 1  # DICOMDIR, structured reports, localisers without geometry
             continue
+        if int(header.get("SamplesPerPixel", 1) or 1) != 1:
+            raise DataError(f"{path}: colour DICOM ({header.get('PhotometricInterpretation')})"
+                            " is not supported; semiseg reads grey-scale series")
         series[str(header.SeriesInstanceUID)].append(_Slice(path, header))
     return series, skipped
 
