@@ -112,6 +112,8 @@ def _phases(slices: list[_Slice], name: str) -> list[list[_Slice]]:
 
 def _volume(slices: list[_Slice], name: str) -> tuple[np.ndarray, np.ndarray]:
     """``(array [columns, rows, slices] float32, RAS affine)`` of one phase."""
+    import pydicom
+
     first = slices[0].header
     orientation = slices[0].orientation()
     spacing = np.asarray(first.PixelSpacing, dtype=float)  # (between rows, between columns)
@@ -143,8 +145,6 @@ def _volume(slices: list[_Slice], name: str) -> tuple[np.ndarray, np.ndarray]:
     planes = []
     for s in slices:
         try:
-            import pydicom
-
             pixels = pydicom.dcmread(s.path).pixel_array.astype(np.float32)
         except Exception as err:  # compressed syntaxes without a decoder, broken data
             msg = str(err).splitlines()[0] if str(err) else type(err).__name__
