@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
     p.add_argument("--postprocess", choices=POSTPROCESS_MODES,
                    help="connected-component clean-up of the predictions (default: the "
-                        "run's eval.postprocess; with --pred: none)")
+                        "run's eval.postprocess)")
 
     p = sub.add_parser("qc", help="predicted quality and clinical read-outs per case, "
                                   "suspect cases flagged (needs a semiqc run)")
