@@ -29,7 +29,6 @@ only).
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from semiseg.errors import DataError
+from semiseg.metrics.report import write_rows_csv
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -205,8 +205,5 @@ def import_dicom(source: str | Path, out: str | Path) -> tuple[list[str], int]:
                          "slices": len(phase),
                          "spacing_mm": "x".join(f"{v:.4g}" for v in
                                                 nib.affines.voxel_sizes(affine))})
-    with cases_table_path(out).open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows_csv(rows, cases_table_path(out))
     return cases, skipped

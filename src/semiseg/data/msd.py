@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 
 from semiseg.data.challenges import held_out
+from semiseg.data.io import NIFTI_ENDINGS, read_json_object
 from semiseg.errors import DataError
 
 
 def _case_id(path: str) -> str:
     name = Path(path).name
-    for ending in (".nii.gz", ".nii"):
+    for ending in NIFTI_ENDINGS:
         if name.endswith(ending):
             return name[: -len(ending)]
     raise DataError(f"{path}: MSD images are NIfTI (.nii.gz)")
@@ -82,13 +83,8 @@ def _write_label(src: Path, out_path: Path, values: set[int]) -> None:
 
 def _read_msd_json(src: Path) -> dict[str, Any]:
     path = src / "dataset.json"
-    if not path.is_file():
-        raise DataError(f"{path}: missing (an MSD task folder has dataset.json, imagesTr, "
-                        "labelsTr)")
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from None
+    meta = read_json_object(path, "missing (an MSD task folder has dataset.json, imagesTr, "
+                                  "labelsTr)")
     for key in ("modality", "labels", "training"):
         if key not in meta:
             raise DataError(f"{path}: no '{key}' (not an MSD dataset.json)")
