@@ -242,7 +242,8 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         else:
             label = predict_labels(predictors,
                                    normalize_image(case.image, config.data.normalize),
-                                   final=True)
+                                   final=True, geometry=case.geometry,
+                                   name=str(source.image_paths(case_id, inp.name)[0]))
             write_label(path, label, case.geometry)
         readouts.add(case, label)
         written.append(path)

@@ -70,6 +70,12 @@ class DataConfig:
         scale: 3D only: volumes are resampled by this factor for training and inference
             (0.5 = half resolution, to fit a CPU budget); predictions are resampled back
             and scored on the native grid.
+        target_spacing: 3D only: the voxel size (mm per array axis) every volume is
+            resampled to for training and inference, as nnU-Net does, so that a structure
+            has one size in voxels whatever scanner or protocol acquired it; ``median``
+            takes the per-axis median over the training scans (the run's ``config.yaml``
+            records the numbers). Predictions are resampled back and scored on each
+            case's native grid. Empty: the native grid (or ``scale``).
         phase_patterns: Regexes over case ids naming acquisition phases in order (e.g.
             ``["_frame01$", "_frame02$"]`` for ACDC's ED and ES), for phase meta-labels.
         case_table: CSV of per-case numbers (relative to ``root`` or absolute) with a
@@ -94,6 +100,7 @@ class DataConfig:
     case_table: str = ""
     phase_patterns: list[str] = field(default_factory=list)
     scale: float = 1.0
+    target_spacing: list[float] | str = field(default_factory=list)
 
 
 @dataclass
@@ -424,6 +431,22 @@ def _read_with_base(path: Path, depth: int) -> dict[str, Any]:
     return merge(_read_with_base(path.parent / base, depth + 1), data)
 
 
+def _validate_target_spacing(d: DataConfig) -> None:
+    key = "config key 'data.target_spacing'"
+    target = d.target_spacing
+    if target in ([], ""):
+        return
+    if isinstance(target, str) and target != "median":
+        raise ConfigError(f"{key}: {target!r} is not 'median' or a list of voxel sizes in mm")
+    if d.spatial_dims != 3:
+        raise ConfigError(f"{key}: resampling to a voxel size is for 3D networks "
+                          "(2D slices are resized to data.patch_size)")
+    if isinstance(target, list) and (len(target) != 3 or min(target) <= 0):
+        raise ConfigError(f"{key}: {target} must be 3 voxel sizes > 0 (mm, one per axis)")
+    if d.scale != 1.0:
+        raise ConfigError(f"{key}: set either it or data.scale ({d.scale}), not both")
+
+
 def validate(config: RunConfig) -> None:
     """Value checks that types alone cannot express; also resolves the method params.
 
@@ -445,6 +468,7 @@ def validate(config: RunConfig) -> None:
                               f"regular expression ({e})") from None
     if not 0 < d.scale <= 4:
         raise ConfigError(f"config key 'data.scale': {d.scale} must be in (0, 4]")
+    _validate_target_spacing(d)
     if d.batch_size < 1 or not 1 <= d.labeled_batch_size <= d.batch_size:
         raise ConfigError(
             "config keys 'data.batch_size'/'data.labeled_batch_size': need "

@@ -13,8 +13,9 @@ import torch
 from torch import nn
 
 from semiseg.config import RunConfig
-from semiseg.data.io import read_image, write_label
+from semiseg.data.io import Geometry, read_image, write_label
 from semiseg.data.nnunet import Case, NnUNetDataset
+from semiseg.data.spacing import resample_factors
 from semiseg.errors import DataError
 from semiseg.inference import predict_probabilities
 from semiseg.metrics.clinical import (
@@ -60,19 +61,24 @@ class Predictor:
     device: torch.device
     amp: torch.dtype | None = None
 
-    def probabilities(self, image: np.ndarray, final: bool = False) -> torch.Tensor:
+    def probabilities(self, image: np.ndarray, final: bool = False,
+                      geometry: Geometry | None = None, name: str = "image") -> torch.Tensor:
         """``[K, *S]`` class probabilities of a ``[C, *S]`` image, on :attr:`device`.
 
-        Mirrored when ``final`` and the config's ``eval.tta``.
+        Mirrored when ``final`` and the config's ``eval.tta``; a 3D network trained at a
+        voxel size (``data.target_spacing``) needs the image's ``geometry`` (``name``
+        names it in errors).
         """
         data, ev = self.config.data, self.config.eval
+        factors = resample_factors(data, geometry, name)
         return predict_probabilities(self.net, image, data.spatial_dims, data.patch_size,
                                      data.slice_axis, self.device, ev.inference_batch,
-                                     ev.sw_overlap, self.amp, data.scale, final and ev.tta)
+                                     ev.sw_overlap, self.amp, factors, final and ev.tta)
 
 
 def predict_labels(predictors: Sequence[Predictor], image: np.ndarray,
-                   final: bool = False) -> np.ndarray:
+                   final: bool = False, geometry: Geometry | None = None,
+                   name: str = "image") -> np.ndarray:
     """Labels of one case: the arg-max of the predictors' mean probability.
 
     Args:
@@ -83,23 +89,27 @@ def predict_labels(predictors: Sequence[Predictor], image: np.ndarray,
         final: A final prediction (evaluation, ``semiseg predict``), not the validation
             that selects the checkpoint: applies each member's ``eval.tta`` (mirroring)
             and the first member's ``eval.postprocess`` (connected components).
+        geometry: The image's geometry (its voxel size, for members trained at a
+            ``data.target_spacing``).
+        name: The image's file or case id, for error messages.
 
     Returns:
         ``[*S]`` uint8 labels.
     """
     device = predictors[0].device
-    prob = predictors[0].probabilities(image, final)
+    prob = predictors[0].probabilities(image, final, geometry, name)
     for member in predictors[1:]:
-        prob = prob + member.probabilities(image, final).to(device)
+        prob = prob + member.probabilities(image, final, geometry, name).to(device)
     labels = prob.argmax(0).to(torch.uint8).cpu().numpy()
     return postprocess_labels(labels, predictors[0].config.eval.postprocess) if final else labels
 
 
 def predict_with_config(net: nn.Module, image: np.ndarray, config: RunConfig,
                         device: torch.device, amp: torch.dtype | None,
-                        final: bool = False) -> np.ndarray:
+                        final: bool = False, geometry: Geometry | None = None,
+                        name: str = "image") -> np.ndarray:
     """:func:`predict_labels` of one network with the run's data and eval settings."""
-    return predict_labels([Predictor(net, config, device, amp)], image, final)
+    return predict_labels([Predictor(net, config, device, amp)], image, final, geometry, name)
 
 
 def predict_cases(predictors: Sequence[Predictor], cases: list[Case],
@@ -112,7 +122,8 @@ def predict_cases(predictors: Sequence[Predictor], cases: list[Case],
     for p in predictors:
         p.net.eval()
     try:
-        return [predict_labels(predictors, c.image, final) for c in cases]
+        return [predict_labels(predictors, c.image, final, c.geometry, c.case_id)
+                for c in cases]
     finally:
         for p, mode in zip(predictors, modes, strict=True):
             p.net.train(mode)

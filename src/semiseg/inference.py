@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -140,7 +140,8 @@ def predict_sliding_window(net: nn.Module, image: Tensor, patch: list[int], over
 def predict_probabilities(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
                           patch_size: list[int], slice_axis: int, device: torch.device,
                           batch: int = 32, overlap: float = 0.5,
-                          amp: torch.dtype | None = None, scale: float = 1.0,
+                          amp: torch.dtype | None = None,
+                          scale: float | Sequence[float] | None = None,
                           tta: bool = False) -> Tensor:
     """Class probabilities of one case at the image's own spatial shape.
 
@@ -154,9 +155,11 @@ def predict_probabilities(net: nn.Module, image: np.ndarray | Tensor, spatial_di
         batch: Slices or windows per forward pass.
         overlap: Sliding-window overlap (3D).
         amp: Autocast dtype or None.
-        scale: 3D only: the network was trained on volumes resampled by this factor
-            (``data.scale``); the image is resampled likewise and the probabilities back
-            to the native grid, so the labels always have the input's shape.
+        scale: 3D only: the network was trained on volumes resampled by this factor,
+            or these per-axis factors (``data.scale``; ``data.target_spacing``: the
+            case's voxel size over the target, :func:`semiseg.data.spacing.resample_factors`);
+            the image is resampled likewise and the probabilities back to the native
+            grid, so the labels always have the input's shape. None: no resampling.
         tta: Test-time mirroring (nnU-Net's): the mean probability over every
             combination of flips of the in-plane axes (2D networks: 4 passes) or of all
             three axes (3D: 8 passes).
@@ -170,10 +173,11 @@ def predict_probabilities(net: nn.Module, image: np.ndarray | Tensor, spatial_di
         if spatial_dims == 2:
             return predict_slices(net, x, slice_axis, patch_size, batch, amp)
         native = list(x.shape[1:])
-        if scale != 1.0:
+        resample = any(f != 1.0 for f in _per_axis(scale, len(native)))
+        if resample:
             x = rescale_volume(x, scale)
         prob = predict_sliding_window(net, x, patch_size, overlap, max(1, batch // 16), amp)
-        if scale != 1.0:
+        if resample:
             prob = F.interpolate(prob[None], size=native, mode="trilinear",
                                  align_corners=False)[0]
         return prob
@@ -190,7 +194,8 @@ def predict_probabilities(net: nn.Module, image: np.ndarray | Tensor, spatial_di
 def predict_case(net: nn.Module, image: np.ndarray | Tensor, spatial_dims: int,
                  patch_size: list[int], slice_axis: int, device: torch.device,
                  batch: int = 32, overlap: float = 0.5,
-                 amp: torch.dtype | None = None, scale: float = 1.0,
+                 amp: torch.dtype | None = None,
+                 scale: float | Sequence[float] | None = None,
                  tta: bool = False) -> np.ndarray:
     """Label map of one case, the same shape as the image's spatial shape.
 
@@ -217,13 +222,26 @@ def mirror_axes(image_dims: int, spatial_dims: int, slice_axis: int) -> list[tup
     return [tuple(d for i, d in enumerate(dims) if mask >> i & 1) for mask in range(2 ** len(dims))]
 
 
-def rescale_volume(image: Tensor, scale: float, label: bool = False) -> Tensor:
-    """Resample ``[C, *S]`` (or a ``[*S]`` label map with ``label``) by ``scale`` per axis.
+def rescale_volume(image: Tensor, scale: float | Sequence[float],
+                   label: bool = False) -> Tensor:
+    """Resample ``[C, *S]`` (or a ``[*S]`` label map with ``label``) by ``scale``.
 
-    Images trilinearly, labels by nearest neighbour; sizes ``round(s * scale)``, at least 1.
+    ``scale``: one factor for every axis, or one per axis. Images trilinearly, labels by
+    nearest neighbour; sizes ``round(s * factor)``, at least 1.
     """
     x = image[None, None].float() if label else image[None].float()
-    size = [max(1, round(s * scale)) for s in x.shape[2:]]
+    factors = _per_axis(scale, x.ndim - 2)
+    size = [max(1, round(s * f)) for s, f in zip(x.shape[2:], factors, strict=True)]
     if label:
         return F.interpolate(x, size=size, mode="nearest-exact")[0, 0].to(image.dtype)
     return F.interpolate(x, size=size, mode="trilinear", align_corners=False)[0]
+
+
+def _per_axis(scale: float | Sequence[float] | None, ndim: int) -> tuple[float, ...]:
+    if scale is None:
+        return (1.0,) * ndim
+    if isinstance(scale, int | float):
+        return (float(scale),) * ndim
+    if len(scale) != ndim:
+        raise ValueError(f"{len(scale)} resampling factors for {ndim} axes")
+    return tuple(float(f) for f in scale)

@@ -110,7 +110,8 @@ def quality_control(qc_run: str | Path, pred: str | Path | None = None, cases: s
         image = normalize_image(case.image, config.data.normalize)
         if preds is None:
             seg = predict_with_config(method.predictor(), image, config, device,
-                                      resolve_amp(config.train.amp, device), final=True)
+                                      resolve_amp(config.train.amp, device), final=True,
+                                      geometry=case.geometry, name=case_id)
         else:
             seg = preds[i]
             if seg.shape != case.label.shape:

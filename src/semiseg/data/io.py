@@ -70,16 +70,41 @@ def read_image(path: Path) -> tuple[np.ndarray, Geometry]:
         raise DataError(f"{path}: cannot read {kind} file ({msg})") from None
 
 
+def read_geometry(path: Path) -> Geometry:
+    """The geometry of an image file without reading its voxels (NIfTI: the header only).
+
+    PNG files carry no spacing: ``(1.0, 1.0)``, not known.
+
+    Raises:
+        DataError: the file is missing or its header is unreadable.
+    """
+    if not path.is_file():
+        raise DataError(f"{path}: file does not exist")
+    if file_kind(path) == "png":
+        return Geometry(spacing=(1.0, 1.0))
+    import nibabel as nib
+
+    try:
+        img = nib.load(str(path))
+        return _nifti_geometry(img, len(img.shape))
+    except Exception as err:  # nibabel raises many types on bad headers
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"{path}: cannot read nifti header ({msg})") from None
+
+
+def _nifti_geometry(img: Any, ndim: int) -> Geometry:
+    affine = np.asarray(img.affine, dtype=np.float64)
+    zooms = tuple(float(z) for z in img.header.get_zooms()[:ndim])
+    known = not np.allclose(affine, np.eye(4)) or any(abs(z - 1.0) > 1e-6 for z in zooms)
+    return Geometry(spacing=zooms, affine=affine, header=img.header, spacing_known=known)
+
+
 def _read_nifti(path: Path) -> tuple[np.ndarray, Geometry]:
     import nibabel as nib
 
     img = nib.load(str(path))
     array = np.asarray(img.dataobj, dtype=np.float64)  # applies scl_slope / scl_inter
-    affine = np.asarray(img.affine, dtype=np.float64)
-    ndim = array.ndim
-    zooms = tuple(float(z) for z in img.header.get_zooms()[:ndim])
-    known = not np.allclose(affine, np.eye(4)) or any(abs(z - 1.0) > 1e-6 for z in zooms)
-    return array, Geometry(spacing=zooms, affine=affine, header=img.header, spacing_known=known)
+    return array, _nifti_geometry(img, array.ndim)
 
 
 def _read_png(path: Path) -> tuple[np.ndarray, Geometry]:

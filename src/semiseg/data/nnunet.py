@@ -391,6 +391,21 @@ def read_case_table(path: Path) -> dict[str, dict[str, float]]:
     return table
 
 
+def _spacing_spread(spacings: list[tuple[float, ...]], tolerance: float = 0.1) -> str:
+    """Axes whose voxel size varies by more than ``tolerance`` (relative) between cases.
+
+    Returns:
+        ``"axis 0: 0.62-1.25 mm, ..."``, or "" when they agree (or differ in dimension).
+    """
+    if len({len(s) for s in spacings}) != 1:
+        return ""
+    table = np.asarray(spacings)
+    low, high = table.min(0), table.max(0)
+    return ", ".join(f"axis {i}: {lo:.3g}-{hi:.3g} mm"
+                     for i, (lo, hi) in enumerate(zip(low, high, strict=True))
+                     if hi > lo * (1 + tolerance))
+
+
 def check_dataset(root: str | Path, load: bool = True) -> list[str]:
     """All problems of a data set at once: structure, then every case's content.
 
@@ -416,7 +431,8 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
                             f"case {seen[digest]!r} (duplicate case)")
         seen.setdefault(digest, case.case_id)
 
-    no_spacing = []
+    no_spacing: list[str] = []
+    spacings: list[tuple[float, ...]] = []
     for case_id in dataset.training_cases:
         if str(dataset.label_path(case_id)) in bad:
             continue
@@ -430,12 +446,19 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
                             "(background only)")
         if dataset.file_ending != ".png" and not case.geometry.spacing_known:
             no_spacing.append(case_id)
+        elif case.image.ndim == 4:
+            spacings.append(case.geometry.spacing)
         note_duplicate(case)
     if no_spacing:  # one line for the data set: it is usually all or nothing
         problems.append(f"warning: {dataset.root}: {len(no_spacing)} of "
                         f"{len(dataset.training_cases)} cases carry no voxel size (identity "
                         f"affine, e.g. {no_spacing[0]}): HD95/ASD and volumes will be in "
                         "voxels, not mm")
+    spread = _spacing_spread(spacings)
+    if spread:
+        problems.append(f"warning: {dataset.root}: voxel sizes differ between cases "
+                        f"({spread}); a 3D network sees each structure at several sizes "
+                        "unless volumes are resampled to one: data.target_spacing: median")
     for case_id, folder in [*((c, "imagesTs") for c in dataset.test_cases),
                             *((c, UNLABELED_FOLDER) for c in dataset.unlabeled_cases)]:
         try:

@@ -11,6 +11,7 @@ import torch
 from semiseg.config import DataConfig, RunConfig
 from semiseg.data.loading import PatchBank, SliceBank, estimate_bytes, normalize_image
 from semiseg.data.nnunet import Case, NnUNetDataset, open_dataset
+from semiseg.data.spacing import resample_factors, resolve_target_spacing
 from semiseg.data.splits import (
     Split,
     add_unlabeled_scans,
@@ -70,19 +71,24 @@ def resolve_split(dataset: NnUNetDataset, cfg: DataConfig, seed: int) -> tuple[S
 
 
 def load_cases(dataset: NnUNetDataset, case_ids: list[str], normalize: str,
-               with_label: bool = True, threads: int = 4, scale: float = 1.0) -> list[Case]:
+               with_label: bool = True, threads: int = 4,
+               resample: DataConfig | None = None) -> list[Case]:
     """Read and normalise cases in parallel threads (decompression releases the GIL).
 
-    ``scale`` != 1 resamples 3D training volumes (image trilinear, label nearest).
+    ``resample``: the run's data settings, to resample 3D training volumes by
+    ``data.target_spacing`` or ``data.scale`` (image trilinear, label nearest); their
+    ``geometry`` keeps the native voxel size.
     """
 
     def load(case_id: str) -> Case:
         case = dataset.load_case(case_id, with_label=with_label)
         case.image = normalize_image(case.image, normalize)
-        if scale != 1.0 and case.image.ndim == 4:
-            case.image = rescale_volume(torch.from_numpy(case.image), scale).numpy()
+        factors = (resample_factors(resample, case.geometry, str(dataset.image_paths(case_id)[0]))
+                   if resample is not None else None)
+        if factors is not None:
+            case.image = rescale_volume(torch.from_numpy(case.image), factors).numpy()
             if case.label is not None:
-                case.label = rescale_volume(torch.from_numpy(case.label), scale,
+                case.label = rescale_volume(torch.from_numpy(case.label), factors,
                                             label=True).numpy()
         return case
 
@@ -115,6 +121,9 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
                  split: Split | None = None) -> RunData:
     """Open, split, load and cache the data of a run.
 
+    Resolves ``data.target_spacing: median`` in ``config`` to the training scans' median
+    voxel size (in place, before the run writes its config).
+
     Args:
         config: The run config.
         device: Training device.
@@ -132,8 +141,8 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
     else:
         validate_split(split, dataset.training_cases, "the run's split.json",
                        dataset.unlabeled_cases)
-    scale = cfg.scale if cfg.spatial_dims == 3 else 1.0  # 2D slices are resized anyway
-    labeled_cases = load_cases(dataset, split.labeled, cfg.normalize, scale=scale)
+    resolve_target_spacing(cfg, dataset, split.labeled + split.unlabeled)
+    labeled_cases = load_cases(dataset, split.labeled, cfg.normalize, resample=cfg)
     where = bank_device(cfg, labeled_cases, device)
     labeled = make_bank(cfg, labeled_cases, where, labeled=True, patients=split.patients)
     del labeled_cases
@@ -142,7 +151,7 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
         if not split.unlabeled:
             raise ConfigError("the split has no unlabeled cases but the method needs them")
         unl_cases = load_cases(dataset, split.unlabeled, cfg.normalize, with_label=False,
-                               scale=scale)
+                               resample=cfg)
         unlabeled = make_bank(cfg, unl_cases, where, labeled=False, patients=split.patients)
         del unl_cases
     val_cases = load_cases(dataset, split.val, cfg.normalize)
