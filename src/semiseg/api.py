@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ import numpy as np
 from tqdm import tqdm
 
 from semiseg.config import RunConfig
-from semiseg.data.io import read_image, write_label
+from semiseg.data.io import Geometry, read_image, write_label
 from semiseg.data.nnunet import NnUNetDataset, list_cases, open_dataset, read_case_table
+from semiseg.data.spacing import median_spacing
 from semiseg.data.splits import load_split
 from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.data import load_cases
@@ -188,6 +190,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
                    checkpoint: str = "best", case_table: str | None = None,
                    tta: bool | None = None, postprocess: str | None = None,
                    skip_existing: bool = False, progress: bool = False,
+                   warn: Callable[[str], None] | None = None,
                    ) -> tuple[list[Path], Path | None]:
     """Predict every ``<case>_0000<ending>`` image of a folder; outputs keep the geometry.
 
@@ -210,11 +213,16 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
             of predicted again (an interrupted run over a large folder resumes; each file
             is written atomically, so none is half-written).
         progress: A progress bar on stderr.
+        warn: Where a warning goes (default :func:`warnings.warn`): 3D inputs whose voxel
+            size differs from the training scans' while the network was trained without
+            ``data.target_spacing``.
 
     Returns:
         The prediction files and the read-out table (None when there is none).
     """
     config, predictors, dataset = load_predictors(_runs(run), checkpoint, tta, postprocess)
+    trained_at = _training_voxel_size(config, dataset, _runs(run)[0])
+    mismatched: list[str] = []
     inp = Path(input_dir)
     if not inp.is_dir():
         raise DataError(f"{inp}: input folder does not exist")
@@ -233,6 +241,9 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     for case_id in tqdm(ids, desc="predict", unit="case", disable=not progress,
                         file=sys.stderr):
         case = source.load_case(case_id, with_label=False, folder=inp.name)
+        if trained_at and _voxel_size_differs(case.geometry, trained_at):
+            mismatched.append(f"{source.image_paths(case_id, inp.name)[0]} "
+                              f"({_mm(case.geometry.spacing)})")
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         if skip_existing and path.is_file():
             label = read_image(path)[0].astype(np.uint8)
@@ -247,4 +258,41 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
             write_label(path, label, case.geometry)
         readouts.add(case, label)
         written.append(path)
+    if mismatched and trained_at:
+        (warn or warnings.warn)(
+            f"{len(mismatched)} of {len(ids)} images differ by more than "
+            f"{VOXEL_SIZE_TOLERANCE:.0%} in voxel size from the training scans' "
+            f"{_mm(trained_at)} (e.g. {mismatched[0]}), and the network was trained "
+            "without data.target_spacing: a 3D network loses accuracy on them (BENCHMARKS.md, "
+            "voxel-size normalisation); retrain with data.target_spacing: median")
     return written, readouts.write(Path(out) / "readouts.csv")
+
+
+VOXEL_SIZE_TOLERANCE = 0.15
+
+
+def _training_voxel_size(config: RunConfig, dataset: NnUNetDataset,
+                         run_dir: Path) -> list[float] | None:
+    """The labeled scans' median voxel size, when a 3D network was trained blind to it.
+
+    None for 2D networks (slices are resized anyway), networks trained at a
+    ``data.target_spacing`` (every input is resampled by its own voxel size), and
+    training scans without a voxel size.
+    """
+    if config.data.spatial_dims != 3 or config.data.target_spacing:
+        return None
+    try:
+        return median_spacing(dataset, load_split(run_dir / "split.json").labeled)
+    except DataError:
+        return None
+
+
+def _voxel_size_differs(geometry: Geometry, reference: Sequence[float]) -> bool:
+    if not geometry.spacing_known or len(geometry.spacing) != len(reference):
+        return False
+    return any(abs(s - r) > VOXEL_SIZE_TOLERANCE * r
+               for s, r in zip(geometry.spacing, reference, strict=True))
+
+
+def _mm(spacing: Sequence[float]) -> str:
+    return " x ".join(f"{s:.3g}" for s in spacing) + " mm"

@@ -253,7 +253,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
     written, readouts = predict_folder(args.run, args.input, args.out, args.checkpoint,
                                        args.case_table, args.tta or None, args.postprocess,
-                                       args.skip_existing, not args.quiet)
+                                       args.skip_existing, not args.quiet,
+                                       lambda m: print(f"warning: {m}", file=sys.stderr))
     print(f"wrote {len(written)} predictions to {args.out}")
     if readouts is not None:
         print(f"clinical read-outs: {readouts}")
