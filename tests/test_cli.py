@@ -93,8 +93,9 @@ def test_train_evaluate_predict(capsys, tmp_path: Path, tiny_dataset: Path) -> N
     inp.mkdir()
     for p in sorted((tiny_dataset / "imagesTr").iterdir())[:2]:
         shutil.copy(p, inp / p.name)
-    code, out, _ = run(["predict", str(run_dir), "-i", str(inp), "-o", str(tmp_path / "out")],
-                       capsys)
+    code, out, _ = run(["predict", str(run_dir), "-i", str(inp), "-o", str(tmp_path / "out"),
+                        "--save-probabilities"], capsys)
     assert code == 0 and len(list((tmp_path / "out").glob("*.nii.gz"))) == 2
+    assert len(list((tmp_path / "out").glob("*.npz"))) == 2
     # the two images are one patient's ED and ES: the per-patient read-outs come along
     assert "clinical read-outs:" in out and (tmp_path / "out" / "readouts.csv").is_file()

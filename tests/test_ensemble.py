@@ -82,6 +82,33 @@ def test_evaluate_and_predict_an_ensemble(tiny_supervised_run: Path, second_run:
     assert len(written) == 2
 
 
+def test_saved_probabilities_are_the_members_mean(tiny_supervised_run: Path, second_run: Path,
+                                                  tiny_dataset: Path, tmp_path: Path) -> None:
+    import nibabel as nib
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    case = "phantom001_frame01"
+    shutil.copy(tiny_dataset / "imagesTr" / f"{case}_0000.nii.gz", inp)
+    saved = {}
+    for name, runs in (("a", [tiny_supervised_run]), ("b", [second_run]),
+                       ("ab", [tiny_supervised_run, second_run])):
+        predict_folder(runs, inp, tmp_path / name, save_probabilities=True)
+        with np.load(tmp_path / name / f"{case}.npz") as npz:
+            saved[name] = npz["probabilities"].astype(np.float32)
+            assert list(npz["classes"]) == ["background", "RV", "Myo", "LV"]
+        label = np.asarray(nib.load(tmp_path / name / f"{case}.nii.gz").dataobj)
+        assert saved[name].shape == (4, *label.shape)  # the input's grid
+        np.testing.assert_allclose(saved[name].sum(0), 1.0, atol=4e-3)
+        assert (saved[name].argmax(0) == label).mean() > 0.99  # float16 ties aside
+    np.testing.assert_allclose(saved["ab"], (saved["a"] + saved["b"]) / 2, atol=2e-3)
+    # a resumed folder predicts again the cases whose probabilities are missing
+    (tmp_path / "a" / f"{case}.npz").unlink()
+    predict_folder([tiny_supervised_run], inp, tmp_path / "a", skip_existing=True,
+                   save_probabilities=True)
+    assert (tmp_path / "a" / f"{case}.npz").is_file()
+
+
 def _copy_with(run: Path, to: Path, file: str, change) -> Path:
     shutil.copytree(run, to, ignore=shutil.ignore_patterns("eval*"))
     data = (yaml.safe_load if file.endswith(".yaml") else json.loads)((to / file).read_text())

@@ -28,9 +28,11 @@ from semiseg.evaluation import (
     ReadoutCollector,
     evaluate_network,
     evaluate_predictions,
+    labels_of,
     load_prediction_folder,
-    predict_labels,
+    mean_probabilities,
     write_evaluation,
+    write_probabilities,
 )
 from semiseg.methods import SemiSupervisedMethod
 from semiseg.metrics.report import write_json
@@ -191,6 +193,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
                    tta: bool | None = None, postprocess: str | None = None,
                    skip_existing: bool = False, progress: bool = False,
                    warn: Callable[[str], None] | None = None,
+                   save_probabilities: bool = False,
                    ) -> tuple[list[Path], Path | None]:
     """Predict every ``<case>_0000<ending>`` image of a folder; outputs keep the geometry.
 
@@ -216,6 +219,10 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         warn: Where a warning goes (default :func:`warnings.warn`): 3D inputs whose voxel
             size differs from the training scans' while the network was trained without
             ``data.target_spacing``.
+        save_probabilities: Also write ``out/<case>.npz``: ``probabilities``, float16
+            ``[K, *S]`` on the input's grid and axis order (the ensemble's mean, before
+            post-processing; for combining models later or for uncertainty), and
+            ``classes``, the class names in channel order.
 
     Returns:
         The prediction files and the read-out table (None when there is none).
@@ -245,16 +252,20 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
             mismatched.append(f"{source.image_paths(case_id, inp.name)[0]} "
                               f"({_mm(case.geometry.spacing)})")
         path = Path(out) / f"{case_id}{dataset.file_ending}"
-        if skip_existing and path.is_file():
+        prob_path = Path(out) / f"{case_id}.npz"
+        if skip_existing and path.is_file() and (prob_path.is_file() or not save_probabilities):
             label = read_image(path)[0].astype(np.uint8)
             if label.shape != case.image.shape[1:]:
                 raise DataError(f"{path}: shape {label.shape} differs from its image's "
                                 f"{case.image.shape[1:]}; delete it to predict it again")
         else:
-            label = predict_labels(predictors,
-                                   normalize_image(case.image, config.data.normalize),
-                                   final=True, geometry=case.geometry,
-                                   name=str(source.image_paths(case_id, inp.name)[0]))
+            prob = mean_probabilities(predictors,
+                                      normalize_image(case.image, config.data.normalize),
+                                      final=True, geometry=case.geometry,
+                                      name=str(source.image_paths(case_id, inp.name)[0]))
+            label = labels_of(prob, config, final=True)
+            if save_probabilities:
+                write_probabilities(prob_path, prob, dataset.class_names)
             write_label(path, label, case.geometry)
         readouts.add(case, label)
         written.append(path)

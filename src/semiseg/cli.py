@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read back predictions already in OUT instead of predicting them "
                         "again (resume an interrupted folder)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--save-probabilities", action="store_true",
+                   help="also write OUT/<case>.npz: float16 class probabilities [K, *S] on "
+                        "the input's grid (the ensemble mean, before post-processing)")
     p.add_argument("--tta", action="store_true",
                    help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
     p.add_argument("--postprocess", choices=POSTPROCESS_MODES,
@@ -254,7 +257,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
     written, readouts = predict_folder(args.run, args.input, args.out, args.checkpoint,
                                        args.case_table, args.tta or None, args.postprocess,
                                        args.skip_existing, not args.quiet,
-                                       lambda m: print(f"warning: {m}", file=sys.stderr))
+                                       lambda m: print(f"warning: {m}", file=sys.stderr),
+                                       args.save_probabilities)
     print(f"wrote {len(written)} predictions to {args.out}")
     if readouts is not None:
         print(f"clinical read-outs: {readouts}")

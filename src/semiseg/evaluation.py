@@ -96,12 +96,45 @@ def predict_labels(predictors: Sequence[Predictor], image: np.ndarray,
     Returns:
         ``[*S]`` uint8 labels.
     """
+    prob = mean_probabilities(predictors, image, final, geometry, name)
+    return labels_of(prob, predictors[0].config, final)
+
+
+def labels_of(prob: torch.Tensor, config: RunConfig, final: bool = False) -> np.ndarray:
+    """``[*S]`` uint8 arg-max of ``[K, *S]`` probabilities.
+
+    ``final``: then cleaned by the config's ``eval.postprocess``.
+    """
+    labels = prob.argmax(0).to(torch.uint8).cpu().numpy()
+    return postprocess_labels(labels, config.eval.postprocess) if final else labels
+
+
+def mean_probabilities(predictors: Sequence[Predictor], image: np.ndarray,
+                       final: bool = False, geometry: Geometry | None = None,
+                       name: str = "image") -> torch.Tensor:
+    """``[K, *S]`` mean class probabilities of the predictors, on the first one's device.
+
+    Arguments as :func:`predict_labels`; no post-processing.
+    """
     device = predictors[0].device
     prob = predictors[0].probabilities(image, final, geometry, name)
     for member in predictors[1:]:
         prob = prob + member.probabilities(image, final, geometry, name).to(device)
-    labels = prob.argmax(0).to(torch.uint8).cpu().numpy()
-    return postprocess_labels(labels, predictors[0].config.eval.postprocess) if final else labels
+    return prob / len(predictors)
+
+
+def write_probabilities(path: Path, prob: torch.Tensor, class_names: list[str]) -> None:
+    """Write ``path`` (.npz, compressed, atomically).
+
+    It holds ``probabilities``, float16 ``[K, *S]``, and ``classes``, the ``K`` class
+    names (by label value, background first).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, probabilities=prob.to(torch.float16).cpu().numpy(),
+                            classes=np.asarray(class_names))
+    tmp.replace(path)
 
 
 def predict_with_config(net: nn.Module, image: np.ndarray, config: RunConfig,
