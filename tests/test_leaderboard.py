@@ -69,12 +69,18 @@ def test_leaderboard_rows(grid_out: Path) -> None:
         assert r["seeds"] == [0, 1] and r["dice"]["n"] == 2
         assert set(r["per_class"]) == {"RV", "Myo", "LV"}
         assert "lv_ef_mae" in r  # cardiac phantom (NaN EF when a 4-step net finds no LV)
+        # each method against supervised of its budget, per val patient (2 x 2 frames)
+        assert ("vs_baseline" in r) == (r["method"] == "mean_teacher")
+        if r["method"] == "mean_teacher":
+            assert r["vs_baseline"]["n"] == 2
     for name in ("leaderboard.csv", "leaderboard.md", "leaderboard.json",
                  "dice_vs_labeled.png", "val_curves.png", "report.html"):
         assert (grid_out / name).is_file(), name
     assert json.loads((grid_out / "leaderboard.json").read_text())[0]["dice"]["n"] == 2
     assert "| LV EF error (pp) | RV EF error (pp) |" in (grid_out / "leaderboard.md").read_text()
     assert "lv_ef_mae_mean" in (grid_out / "leaderboard.csv").read_text()
+    assert "Dice vs supervised, per patient" in (grid_out / "leaderboard.md").read_text()
+    assert "dice_vs_supervised_p_wilcoxon" in (grid_out / "leaderboard.csv").read_text()
 
 
 def test_report_renders_in_headless_chromium(grid_out: Path, tmp_path: Path) -> None:

@@ -113,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--es-pattern", default=r"_frame02$", help="regex of ES case ids")
     p.add_argument("-o", "--out", help="output folder (default RUN/qc)")
 
+    p = sub.add_parser("compare", help="two methods on the same val patients: paired "
+                                       "difference, bootstrap CI, Wilcoxon test")
+    p.add_argument("runs", nargs="+", help="finished run folders of method A (seeds averaged)")
+    p.add_argument("--vs", nargs="+", required=True, metavar="RUN",
+                   help="finished run folders of method B")
+    p.add_argument("--metric", default="dice",
+                   help="a column of eval/val_metrics.csv: dice, jaccard, hd95, asd, assd")
+
     add_data_parser(sub)
 
     sub.add_parser("methods", help="list the methods with their papers and deviations")
@@ -301,6 +309,21 @@ def cmd_qc(args: argparse.Namespace) -> None:
           + f", {result['out']}/qc_summary.json")
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    """Paired per-patient comparison of two methods' finished runs."""
+    from semiseg.metrics.compare import format_comparison, paired_comparison, patient_scores
+
+    stats = paired_comparison(patient_scores(args.runs, args.metric),
+                              patient_scores(args.vs, args.metric), args.metric)
+    scale = 100 if args.metric in ("dice", "jaccard") else 1
+    unit = " (points)" if scale == 100 else ""
+    print(f"{args.metric} of A minus B{unit}, over {stats['n']} val patients "
+          f"(A: {len(args.runs)} run(s), B: {len(args.vs)}; seeds averaged per case, "
+          "cases per patient)")
+    print(f"mean difference [95% bootstrap CI], Wilcoxon p, A wins/losses: "
+          f"{format_comparison(stats, scale)} ({stats['ties']} ties)")
+
+
 def cmd_methods(_: argparse.Namespace) -> None:
     """Print every registered method's docstring (paper, defaults, deviations)."""
     import inspect
@@ -357,7 +380,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 COMMANDS = {"demo": cmd_demo, "bench": cmd_bench, "train": cmd_train, "pretrain": cmd_pretrain,
             "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "qc": cmd_qc, "data": cmd_data, "methods": cmd_methods}
+            "predict": cmd_predict, "qc": cmd_qc, "compare": cmd_compare, "data": cmd_data,
+            "methods": cmd_methods}
 
 
 def main(argv: list[str] | None = None) -> int:

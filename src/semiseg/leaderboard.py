@@ -29,8 +29,12 @@ from typing import Any
 import numpy as np
 
 from semiseg.config import from_dict, load_config, read_yaml
-from semiseg.errors import ConfigError
+from semiseg.errors import ConfigError, SemisegError
+from semiseg.metrics.compare import format_comparison, paired_comparison, patient_scores
 from semiseg.metrics.report import METRICS, OPTIONAL_METRICS
+
+# every other method of a budget is compared with this one, patient by patient
+BASELINE = "supervised"
 
 
 @dataclass
@@ -132,10 +136,12 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
     cases of the per-case class mean); per-class means likewise.
     """
     groups: dict[tuple[str, float, str], list[dict[str, Any]]] = defaultdict(list)
+    folders: dict[tuple[str, float, str], list[Path]] = defaultdict(list)
     for path in sorted(Path(out).glob("*/result.json")):
         result = json.loads(path.read_text())
         config = read_yaml(path.parent / "config.yaml")
         groups[(result["method"], *_budget(config))].append(result)
+        folders[(result["method"], *_budget(config))].append(path.parent)
     rows = []
     for (method, labeled, unit), results in sorted(groups.items(),
                                                    key=lambda kv: (kv[0][1], kv[0][0])):
@@ -156,8 +162,30 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
         row["wall_minutes"] = _stats([r["wall_seconds"] / 60 for r in results])
         row["peak_memory_gib"] = _stats([r.get("peak_memory_gib") for r in results])
         row["runs"] = [str(Path(r["paths"]["run"])) for r in results]
+        row["folders"] = [str(f) for f in folders[(method, labeled, unit)]]
         rows.append(row)
+    _compare_with_baseline(rows)
     return rows
+
+
+def _compare_with_baseline(rows: list[dict[str, Any]]) -> None:
+    """Set ``vs_baseline`` of each row: its paired Dice difference to the baseline.
+
+    The baseline is the :data:`BASELINE` row of the same budget; the difference is per
+    val patient, seeds averaged (:mod:`semiseg.metrics.compare`). Rows lacking per-case
+    metrics get none.
+    """
+    baselines = {(r["labeled"], r.get("budget_unit")): r for r in rows
+                 if r["method"] == BASELINE}
+    for row in rows:
+        base = baselines.get((row["labeled"], row.get("budget_unit")))
+        if base is None or row is base:
+            continue
+        try:
+            row["vs_baseline"] = paired_comparison(patient_scores(row["folders"]),
+                                                   patient_scores(base["folders"]))
+        except SemisegError:
+            continue
 
 
 def format_stat(stat: dict[str, float], scale: float = 1.0, digits: int = 2) -> str:
@@ -179,8 +207,12 @@ def table_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
     classes = list(rows[0]["per_class"]) if rows else []
     hc = bool(rows) and all("hc_abs_diff_mm" in r for r in rows)
     ef = bool(rows) and all("lv_ef_mae" in r for r in rows)
+    paired = any("vs_baseline" in r for r in rows)
     head = (["method", "labeled", "seeds", "Dice %", "Jaccard %", f"HD95 ({units})",
-             f"ASD ({units})"] + (["HC error (mm)"] if hc else [])
+             f"ASD ({units})"]
+            + ([f"Dice vs {BASELINE}, per patient: diff [95% CI], p, wins/losses"]
+               if paired else [])
+            + (["HC error (mm)"] if hc else [])
             + (["LV EF error (pp)", "RV EF error (pp)"] if ef else [])
             + [f"Dice {c}" for c in classes] + ["minutes/run", "peak GiB"])
     body = []
@@ -188,6 +220,9 @@ def table_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
         budget = f"{r['labeled']}%" if r.get("budget_unit") == "%" else str(r["labeled"])
         cells = [r["method"], budget, ",".join(map(str, r["seeds"])),
                  fmt(r["dice"], 100), fmt(r["jaccard"], 100), fmt(r["hd95"]), fmt(r["asd"])]
+        if paired:
+            cells.append(format_comparison(r["vs_baseline"], 100) if "vs_baseline" in r
+                         else "")
         cells += [fmt(r["hc_abs_diff_mm"])] if hc else []
         cells += [fmt(r["lv_ef_mae"]), fmt(r["rv_ef_mae"])] if ef else []
         cells += [fmt(r["per_class"][c]["dice"], 100) for c in classes]
@@ -216,6 +251,8 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
         for c, stats in r["per_class"].items():
             for m in METRICS:
                 item[f"{c}_{m}_mean"], item[f"{c}_{m}_std"] = stats[m]["mean"], stats[m]["std"]
+        for key, value in r.get("vs_baseline", {}).items():
+            item[f"dice_vs_{BASELINE}_{key}"] = value
         item["wall_minutes_mean"] = r["wall_minutes"]["mean"]
         item["peak_memory_gib_mean"] = r["peak_memory_gib"]["mean"]
         flat.append(item)

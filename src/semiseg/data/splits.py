@@ -132,11 +132,23 @@ def split_from_order(
     patients = {c: patient_of(c, group_by, order) for c in train}
     # val/test patients are not in the order: name them the way train cases name theirs
     # (ACDC: "<patient>_frame01"), so that their other scans can be kept out of training
-    suffixes = sorted({c[len(p):] for c, p in patients.items() if c != p}, key=len, reverse=True)
-    for case in val + test:
-        patients[case] = patient_of(case, group_by) if group_by else next(
-            (case[: -len(s)] for s in suffixes if case.endswith(s) and len(case) > len(s)), case)
+    patients.update(patients_like_train(val + test, patients, group_by))
     return Split(labeled=labeled, unlabeled=unlabeled, val=val, test=test, patients=patients)
+
+
+def patients_like_train(cases: list[str], train_patients: dict[str, str],
+                        group_by: str = "") -> dict[str, str]:
+    """Patient ids of cases outside a labeled order (val, test), named as train cases are.
+
+    ``train_patients`` (case -> patient) shows how case ids extend patient ids (ACDC:
+    ``patient003_frame01`` -> ``patient003``): a case with one of those suffixes belongs
+    to the patient before it; else (or with ``group_by``) :func:`patient_of` decides.
+    """
+    suffixes = sorted({c[len(p):] for c, p in train_patients.items()
+                       if c != p and c.startswith(p)}, key=len, reverse=True)
+    return {case: patient_of(case, group_by) if group_by else next(
+        (case[: -len(s)] for s in suffixes if case.endswith(s) and len(case) > len(s)), case)
+        for case in cases}
 
 
 def load_split(
