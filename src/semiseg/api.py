@@ -13,9 +13,14 @@ import numpy as np
 from tqdm import tqdm
 
 from semiseg.config import RunConfig
-from semiseg.data.io import Geometry, read_image, write_label
+from semiseg.data.io import read_image, write_label
 from semiseg.data.nnunet import NnUNetDataset, list_cases, open_dataset, read_case_table
-from semiseg.data.spacing import median_spacing
+from semiseg.data.spacing import (
+    VOXEL_SIZE_TOLERANCE,
+    format_mm,
+    training_voxel_size,
+    voxel_size_differs,
+)
 from semiseg.data.splits import load_split
 from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.data import load_cases
@@ -228,7 +233,10 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         The prediction files and the read-out table (None when there is none).
     """
     config, predictors, dataset = load_predictors(_runs(run), checkpoint, tta, postprocess)
-    trained_at = _training_voxel_size(config, dataset, _runs(run)[0])
+    # a 3D network trained blind to voxel sizes: warn about inputs of other sizes
+    trained_at = (None if config.data.target_spacing else
+                  training_voxel_size(config.data, dataset,
+                                      load_split(_runs(run)[0] / "split.json").labeled))
     mismatched: list[str] = []
     inp = Path(input_dir)
     if not inp.is_dir():
@@ -248,9 +256,9 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     for case_id in tqdm(ids, desc="predict", unit="case", disable=not progress,
                         file=sys.stderr):
         case = source.load_case(case_id, with_label=False, folder=inp.name)
-        if trained_at and _voxel_size_differs(case.geometry, trained_at):
+        if trained_at and voxel_size_differs(case.geometry, trained_at):
             mismatched.append(f"{source.image_paths(case_id, inp.name)[0]} "
-                              f"({_mm(case.geometry.spacing)})")
+                              f"({format_mm(case.geometry.spacing)})")
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         prob_path = Path(out) / f"{case_id}.npz"
         if skip_existing and path.is_file() and (prob_path.is_file() or not save_probabilities):
@@ -273,37 +281,8 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         (warn or warnings.warn)(
             f"{len(mismatched)} of {len(ids)} images differ by more than "
             f"{VOXEL_SIZE_TOLERANCE:.0%} in voxel size from the training scans' "
-            f"{_mm(trained_at)} (e.g. {mismatched[0]}), and the network was trained "
+            f"{format_mm(trained_at)} (e.g. {mismatched[0]}), and the network was trained "
             "without data.target_spacing: a 3D network loses accuracy on them (BENCHMARKS.md, "
             "voxel-size normalisation); retrain with data.target_spacing: median")
     return written, readouts.write(Path(out) / "readouts.csv")
 
-
-VOXEL_SIZE_TOLERANCE = 0.15
-
-
-def _training_voxel_size(config: RunConfig, dataset: NnUNetDataset,
-                         run_dir: Path) -> list[float] | None:
-    """The labeled scans' median voxel size, when a 3D network was trained blind to it.
-
-    None for 2D networks (slices are resized anyway), networks trained at a
-    ``data.target_spacing`` (every input is resampled by its own voxel size), and
-    training scans without a voxel size.
-    """
-    if config.data.spatial_dims != 3 or config.data.target_spacing:
-        return None
-    try:
-        return median_spacing(dataset, load_split(run_dir / "split.json").labeled)
-    except DataError:
-        return None
-
-
-def _voxel_size_differs(geometry: Geometry, reference: Sequence[float]) -> bool:
-    if not geometry.spacing_known or len(geometry.spacing) != len(reference):
-        return False
-    return any(abs(s - r) > VOXEL_SIZE_TOLERANCE * r
-               for s, r in zip(geometry.spacing, reference, strict=True))
-
-
-def _mm(spacing: Sequence[float]) -> str:
-    return " x ".join(f"{s:.3g}" for s in spacing) + " mm"

@@ -86,3 +86,38 @@ def resolve_target_spacing(cfg: DataConfig, dataset: NnUNetDataset,
     """
     if cfg.spatial_dims == 3 and cfg.target_spacing == "median":
         cfg.target_spacing = median_spacing(dataset, training_ids)
+
+
+# relative voxel-size difference on any axis beyond which a scan counts as "another size"
+VOXEL_SIZE_TOLERANCE = 0.15
+
+
+def training_voxel_size(cfg: DataConfig, dataset: NnUNetDataset,
+                        case_ids: Sequence[str]) -> list[float] | None:
+    """The median voxel size of ``case_ids`` for a 3D network, None when unknown.
+
+    None for 2D networks (their slices are resized anyway) and when a scan carries no
+    voxel size.
+    """
+    if cfg.spatial_dims != 3:
+        return None
+    try:
+        return median_spacing(dataset, case_ids)
+    except DataError:
+        return None
+
+
+def voxel_size_differs(geometry: Geometry, reference: Sequence[float]) -> bool:
+    """Whether a known voxel size is off ``reference`` by more than the tolerance.
+
+    True when some axis differs by more than :data:`VOXEL_SIZE_TOLERANCE` (relative).
+    """
+    if not geometry.spacing_known or len(geometry.spacing) != len(reference):
+        return False
+    return any(abs(s - r) > VOXEL_SIZE_TOLERANCE * r
+               for s, r in zip(geometry.spacing, reference, strict=True))
+
+
+def format_mm(spacing: Sequence[float]) -> str:
+    """``"1.5 x 1.5 x 8 mm"``."""
+    return " x ".join(f"{s:.3g}" for s in spacing) + " mm"
