@@ -35,6 +35,7 @@ from scipy import ndimage
 from semiseg.data.io import read_image, write_label
 from semiseg.data.nnunet import UNLABELED_FOLDER
 from semiseg.errors import DataError
+from semiseg.metrics.report import write_rows_csv
 
 _ACDC_LABELS = {"background": 0, "RV": 1, "Myo": 2, "LV": 3}
 _HC18_EXAM = re.compile(r"^(\d+)_")  # NNN_HC and NNN_2HC: one examination
@@ -51,14 +52,6 @@ def held_out(groups: list[str], fraction: float, seed: int) -> tuple[list[str], 
     random.Random(seed).shuffle(shuffled)
     n_val = min(max(1, round(fraction * len(shuffled))), len(shuffled) - 1)
     return sorted(shuffled[n_val:]), sorted(shuffled[:n_val])
-
-
-def _write_case_table(path: Path, rows: list[dict[str, object]]) -> None:
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _read_info(path: Path) -> dict[str, str]:
@@ -168,7 +161,7 @@ def import_acdc(source: str | Path, out: str | Path, cine: bool = False,
               "val": [c for c in train_cases if c.rsplit("_", 1)[0] in set(val_p)],
               "test": cases_of.get("testing", []), "labeled_patients_order": order}
     (out / "splits.json").write_text(json.dumps(splits, indent=1))
-    _write_case_table(out / "case_table.csv", table)
+    write_rows_csv(table, out / "case_table.csv")
     n_train = sum(len(v) for v in cases_of.values())
     meta = {"channel_names": {"0": "cineMRI"}, "labels": _ACDC_LABELS, "numTraining": n_train,
             "file_ending": ".nii.gz", "case_table": "case_table.csv",
@@ -282,7 +275,7 @@ def import_hc18(source: str | Path, out: str | Path, val_fraction: float = 0.1,
     splits = {"train": train, "val": [c for c in cases if _exam(c) in set(val_exams)],
               "labeled_order": order}
     (out / "splits.json").write_text(json.dumps(splits, indent=1))
-    _write_case_table(out / "pixel_size_and_hc.csv", table)
+    write_rows_csv(table, out / "pixel_size_and_hc.csv")
     meta = {"channel_names": {"0": "ultrasound"}, "labels": {"background": 0, "head": 1},
             "numTraining": len(cases), "file_ending": ".png",
             "case_table": "pixel_size_and_hc.csv",
