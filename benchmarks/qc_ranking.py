@@ -59,7 +59,7 @@ def main() -> None:
             bad = [x < args.bad for x in t]
             print(f"| {source.name} | {len(rows)} | {100 * np.mean(t):.1f} ({100 * min(t):.0f}-"
                   f"{100 * max(t):.0f}) | {rho.get('rho', float('nan')):.2f} "
-                  f"({rho.get('p', float('nan')):.3f}) | {auc(q, bad):.2f} ({sum(bad)}) |",
+                  f"({rho.get('p', float('nan')):.2g}) | {auc(q, bad):.2f} ({sum(bad)}) |",
                   flush=True)
             pooled_pred += q
             pooled_true += t
