@@ -13,14 +13,9 @@ import numpy as np
 from tqdm import tqdm
 
 from semiseg.config import RunConfig
+from semiseg.data.compatibility import InputCheck
 from semiseg.data.io import read_image, write_label
 from semiseg.data.nnunet import NnUNetDataset, list_cases, open_dataset, read_case_table
-from semiseg.data.spacing import (
-    VOXEL_SIZE_TOLERANCE,
-    format_mm,
-    training_voxel_size,
-    voxel_size_differs,
-)
 from semiseg.data.splits import load_split
 from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.data import load_cases
@@ -221,9 +216,9 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
             of predicted again (an interrupted run over a large folder resumes; each file
             is written atomically, so none is half-written).
         progress: A progress bar on stderr.
-        warn: Where a warning goes (default :func:`warnings.warn`): 3D inputs whose voxel
-            size differs from the training scans' while the network was trained without
-            ``data.target_spacing``.
+        warn: Where a warning goes (default :func:`warnings.warn`): inputs whose voxel
+            size (3D networks trained without ``data.target_spacing``) or orientation
+            differ from the training scans' (:class:`semiseg.data.compatibility.InputCheck`).
         save_probabilities: Also write ``out/<case>.npz``: ``probabilities``, float16
             ``[K, *S]`` on the input's grid and axis order (the ensemble's mean, before
             post-processing; for combining models later or for uncertainty), and
@@ -233,11 +228,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         The prediction files and the read-out table (None when there is none).
     """
     config, predictors, dataset = load_predictors(_runs(run), checkpoint, tta, postprocess)
-    # a 3D network trained blind to voxel sizes: warn about inputs of other sizes
-    trained_at = (None if config.data.target_spacing else
-                  training_voxel_size(config.data, dataset,
-                                      load_split(_runs(run)[0] / "split.json").labeled))
-    mismatched: list[str] = []
+    check = InputCheck(config.data, dataset, load_split(_runs(run)[0] / "split.json").labeled)
     inp = Path(input_dir)
     if not inp.is_dir():
         raise DataError(f"{inp}: input folder does not exist")
@@ -256,9 +247,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     for case_id in tqdm(ids, desc="predict", unit="case", disable=not progress,
                         file=sys.stderr):
         case = source.load_case(case_id, with_label=False, folder=inp.name)
-        if trained_at and voxel_size_differs(case.geometry, trained_at):
-            mismatched.append(f"{source.image_paths(case_id, inp.name)[0]} "
-                              f"({format_mm(case.geometry.spacing)})")
+        check.add(str(source.image_paths(case_id, inp.name)[0]), case.geometry)
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         prob_path = Path(out) / f"{case_id}.npz"
         if skip_existing and path.is_file() and (prob_path.is_file() or not save_probabilities):
@@ -277,12 +266,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
             write_label(path, label, case.geometry)
         readouts.add(case, label)
         written.append(path)
-    if mismatched and trained_at:
-        (warn or warnings.warn)(
-            f"{len(mismatched)} of {len(ids)} images differ by more than "
-            f"{VOXEL_SIZE_TOLERANCE:.0%} in voxel size from the training scans' "
-            f"{format_mm(trained_at)} (e.g. {mismatched[0]}), and the network was trained "
-            "without data.target_spacing: a 3D network loses accuracy on them (BENCHMARKS.md, "
-            "voxel-size normalisation); retrain with data.target_spacing: median")
+    for message in check.warnings():
+        (warn or warnings.warn)(message)
     return written, readouts.write(Path(out) / "readouts.csv")
 

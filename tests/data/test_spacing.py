@@ -128,29 +128,3 @@ def test_target_spacing_is_3d_only_and_excludes_scale(tiny_dataset: Path) -> Non
         tiny_config(tiny_dataset, "data.spatial_dims=3", "data.patch_size=[8, 8, 8]",
                     "model.channels=[4, 8]", "model.dropout=[0, 0]", "data.scale=0.5",
                     "data.target_spacing=median")
-
-
-def test_predict_warns_when_a_blind_3d_network_meets_another_voxel_size(
-        tiny_dataset: Path, tmp_path: Path) -> None:
-    from semiseg.api import predict_folder
-    from semiseg.engine.loop import train
-
-    scans = tmp_path / "scans"
-    scans.mkdir()
-    for case, spacing in (("same", 1.5), ("coarse", 3.0)):
-        img = nib.load(tiny_dataset / "imagesTr" / "phantom001_frame01_0000.nii.gz")
-        nib.save(nib.Nifti1Image(np.asarray(img.dataobj), np.diag([spacing, spacing, 8, 1])),
-                 scans / f"{case}_0000.nii.gz")
-    base = ("method.name=supervised", "data.spatial_dims=3", "data.patch_size=[8, 8, 8]",
-            "train.iterations=1", "train.val_every=1", "model.channels=[4, 8]",
-            "model.dropout=[0, 0]")
-    for name, extra, expected in (("blind", (), 1), ("target", ("data.target_spacing=median",), 0)):
-        train(tiny_config(tiny_dataset, *base, *extra), tmp_path / name)
-        said: list[str] = []
-        written, _ = predict_folder(tmp_path / name, scans, tmp_path / f"out-{name}",
-                                    warn=said.append)
-        assert len(written) == 2 and len(said) == expected, said
-        if expected:
-            assert said[0].startswith("1 of 2 images differ by more than 15% in voxel size")
-            assert "coarse_0000.nii.gz (3 x 3 x 8 mm)" in said[0]
-            assert "training scans' 1.5 x 1.5 x 8 mm" in said[0]

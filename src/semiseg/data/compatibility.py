@@ -1,0 +1,93 @@
+"""Does a scan look like the ones a network was trained on? Checks before prediction.
+
+A network trained on scans of one voxel size and orientation silently degrades on scans
+of another: a 3D network trained blind to voxel sizes sees structures at another size
+(measured in BENCHMARKS.md: up to 59 Dice points lost at twice the voxel size), and any
+network sees a scan stored in another orientation mirrored or turned (its axes in
+another order or direction). :class:`InputCheck` learns the training scans' median voxel
+size and usual orientation from their file headers, collects the inputs that differ,
+and words one warning per kind for ``semiseg predict``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from semiseg.config import DataConfig
+from semiseg.data.io import Geometry, read_geometry
+from semiseg.data.nnunet import NnUNetDataset
+from semiseg.data.spacing import (
+    VOXEL_SIZE_TOLERANCE,
+    format_mm,
+    training_voxel_size,
+    voxel_size_differs,
+)
+
+
+def axis_codes(geometry: Geometry) -> str | None:
+    """Orientation of the array axes, e.g. ``"RAS"`` (nibabel's axis codes).
+
+    None when the file carries no real geometry (PNG, identity affine).
+    """
+    if geometry.affine is None or not geometry.spacing_known:
+        return None
+    import nibabel as nib
+
+    return "".join(nib.aff2axcodes(geometry.affine))
+
+
+def training_orientation(dataset: NnUNetDataset, case_ids: Sequence[str]) -> str | None:
+    """The most common orientation of the scans ``case_ids`` (headers only), or None."""
+    codes = [axis_codes(read_geometry(dataset.image_paths(c)[0])) for c in case_ids]
+    known = Counter(c for c in codes if c)
+    return known.most_common(1)[0][0] if known else None
+
+
+class InputCheck:
+    """The training scans' geometry, and the inputs that differ from it.
+
+    Args:
+        cfg: The run's data settings (a network trained at ``target_spacing`` resamples
+            every input by its own voxel size, so sizes are not checked).
+        dataset: The training data set (its headers are read, not its voxels).
+        training_ids: The cases the network learned from (the run's labeled cases).
+    """
+
+    def __init__(self, cfg: DataConfig, dataset: NnUNetDataset,
+                 training_ids: Sequence[str]) -> None:
+        self.voxel_size = (None if cfg.target_spacing else
+                           training_voxel_size(cfg, dataset, training_ids))
+        self.orientation = training_orientation(dataset, training_ids)
+        self.checked = 0
+        self.other_size: list[str] = []
+        self.other_orientation: list[str] = []
+
+    def add(self, name: str, geometry: Geometry) -> None:
+        """Check one input (``name``: its file, for the warning)."""
+        self.checked += 1
+        if self.voxel_size and voxel_size_differs(geometry, self.voxel_size):
+            self.other_size.append(f"{name} ({format_mm(geometry.spacing)})")
+        codes = axis_codes(geometry)
+        if self.orientation and codes and codes != self.orientation:
+            self.other_orientation.append(f"{name} ({codes})")
+
+    def warnings(self) -> list[str]:
+        """One line per kind of difference found (none: empty)."""
+        out = []
+        if self.other_size and self.voxel_size:
+            out.append(
+                f"{len(self.other_size)} of {self.checked} images differ by more than "
+                f"{VOXEL_SIZE_TOLERANCE:.0%} in voxel size from the training scans' "
+                f"{format_mm(self.voxel_size)} (e.g. {self.other_size[0]}), and the network "
+                "was trained without data.target_spacing: a 3D network loses accuracy on "
+                "them (BENCHMARKS.md, voxel-size normalisation); retrain with "
+                "data.target_spacing: median")
+        if self.other_orientation:
+            out.append(
+                f"{len(self.other_orientation)} of {self.checked} images are stored in "
+                f"another orientation than the training scans ({self.orientation}; e.g. "
+                f"{self.other_orientation[0]}): the network sees them mirrored or turned; "
+                f"reorient them to {self.orientation} first (e.g. fslreorient2std, or "
+                "nibabel's as_reoriented) and predict again")
+        return out
