@@ -168,7 +168,7 @@ class TrainConfig:
         seed: Every RNG of the run derives from it.
         device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
         amp: "auto" (bf16 on CPUs with native bf16 and on CUDA), "off", "bf16", "fp16".
-        channels_last: "auto" (on for 2D), "on" or "off".
+        channels_last: "auto" (on for 2D, and for 3D on CPU), "on" or "off".
         num_threads: CPU threads for torch; 0 keeps torch's choice.
         val_every: Validate on the val cases every this many steps (and at the end).
         log_every: Write a training log row every this many steps.

@@ -31,6 +31,7 @@ from semiseg.engine.runtime import (
     resolve_channels_last,
     resolve_device,
     seed_everything,
+    to_channels_last,
 )
 from semiseg.errors import ConfigError, SemisegError
 from semiseg.inference import autocast
@@ -96,6 +97,8 @@ def method_from_checkpoint(config: RunConfig, dataset: NnUNetDataset, state: dic
     method = create_method(config.method.name, config.method.params,
                            net_spec(config, dataset)).to(device)
     method.load_state_dict(state["method"])
+    if resolve_channels_last(config.train.channels_last, config.data.spatial_dims, device):
+        to_channels_last(method)
     return method
 
 
@@ -241,10 +244,9 @@ def build_trainer(config: RunConfig, split: Split | None = None) -> Trainer:
     if t_cfg.init_from:  # a resume loads its own checkpoint over this afterwards
         init_from_checkpoint(method, t_cfg.init_from)
     method = method.to(device)
-    channels_last = resolve_channels_last(t_cfg.channels_last, config.data.spatial_dims)
+    channels_last = resolve_channels_last(t_cfg.channels_last, config.data.spatial_dims, device)
     if channels_last:
-        fmt = torch.channels_last if config.data.spatial_dims == 2 else torch.channels_last_3d
-        method = method.to(memory_format=fmt)
+        to_channels_last(method)
     optimizer = build_optimizer(method.optimizer_groups(), config.optim, method.lr_scales())
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     gens = {"sampler": torch.Generator().manual_seed(t_cfg.seed + 1),
