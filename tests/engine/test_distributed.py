@@ -19,11 +19,17 @@ def _losses(run: Path) -> list[float]:
         return [float(r["loss"]) for r in csv.DictReader(f)]
 
 
-def test_two_process_ddp_matches_single_process(tiny_dataset: Path, tmp_path: Path) -> None:
+# 3D: channels_last_3d weights (on by default on CPU) under DDP's gradient buckets
+@pytest.mark.parametrize("dims", [
+    ["model.dropout=[0, 0, 0]"],
+    ["data.spatial_dims=3", "data.patch_size=[16, 16, 8]", "model.channels=[4, 8]",
+     "model.dropout=[0, 0]"]], ids=["2d", "3d"])
+def test_two_process_ddp_matches_single_process(tiny_dataset: Path, tmp_path: Path,
+                                                dims: list[str]) -> None:
     import yaml
 
     overrides = ["train.iterations=8", "train.log_every=1", "train.val_every=4",
-                 "train.checkpoint_every=4", "model.dropout=[0, 0, 0]", "train.amp=off",
+                 "train.checkpoint_every=4", "train.amp=off", *dims,
                  "data.batch_size=8", "data.labeled_batch_size=4", "train.num_threads=1"]
     cfg_path = tmp_path / "c.yaml"
     cfg_path.write_text(yaml.safe_dump(to_dict(tiny_config(tiny_dataset, *overrides))))
