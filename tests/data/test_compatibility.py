@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from semiseg.api import predict_folder
-from semiseg.data.compatibility import axis_codes
-from semiseg.data.io import Geometry
+from semiseg.data.io import Geometry, axis_codes
 from semiseg.engine.loop import train
 from tests.conftest import tiny_config
 
@@ -59,3 +58,21 @@ def test_predict_warns_about_inputs_unlike_the_training_scans(
         assert "coarse_0000.nii.gz (3 x 3 x 8 mm)" in said[0]
         assert "training scans' 1.5 x 1.5 x 8 mm" in said[0]
     assert "(RAS; e.g. " in said[-1] and "mirrored_0000.nii.gz (LAS)" in said[-1]
+
+
+def test_data_check_warns_about_mixed_orientations(tiny_dataset: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from semiseg.data.nnunet import check_dataset
+
+    root = tmp_path / "mixed"
+    shutil.copytree(tiny_dataset, root)
+    for path in (root / "imagesTr" / "phantom003_frame01_0000.nii.gz",
+                 root / "labelsTr" / "phantom003_frame01.nii.gz"):
+        img = nib.load(path)
+        nib.save(nib.Nifti1Image(np.asarray(img.dataobj), np.diag([-1.5, 1.5, 8, 1])), path)
+    warnings = [p for p in check_dataset(root) if "orientations" in p]
+    assert warnings == [f"warning: {root}: cases are stored in 2 orientations (RAS: 11, e.g. "
+                        "phantom001_frame01, LAS: 1, e.g. phantom003_frame01); a network sees "
+                        "the minority mirrored or turned: reorient them to RAS first"]
+    assert not [p for p in check_dataset(tiny_dataset) if "orientations" in p]

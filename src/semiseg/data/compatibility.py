@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from semiseg.config import DataConfig
-from semiseg.data.io import Geometry, read_geometry
+from semiseg.data.io import Geometry, axis_codes, read_geometry
 from semiseg.data.nnunet import NnUNetDataset
 from semiseg.data.spacing import (
     VOXEL_SIZE_TOLERANCE,
@@ -23,18 +23,6 @@ from semiseg.data.spacing import (
     training_voxel_size,
     voxel_size_differs,
 )
-
-
-def axis_codes(geometry: Geometry) -> str | None:
-    """Orientation of the array axes, e.g. ``"RAS"`` (nibabel's axis codes).
-
-    None when the file carries no real geometry (PNG, identity affine).
-    """
-    if geometry.affine is None or not geometry.spacing_known:
-        return None
-    import nibabel as nib
-
-    return "".join(nib.aff2axcodes(geometry.affine))
 
 
 def training_orientation(dataset: NnUNetDataset, case_ids: Sequence[str]) -> str | None:

@@ -38,6 +38,18 @@ class Geometry:
     spacing_known: bool = False
 
 
+def axis_codes(geometry: Geometry) -> str | None:
+    """Orientation of the array axes, e.g. ``"RAS"`` (nibabel's axis codes).
+
+    None when the file carries no real geometry (PNG, identity affine).
+    """
+    if geometry.affine is None or not geometry.spacing_known:
+        return None
+    import nibabel as nib
+
+    return "".join(nib.aff2axcodes(geometry.affine))
+
+
 def file_kind(path: Path) -> str:
     """"nifti" or "png" from the file name, else a DataError."""
     name = path.name.lower()

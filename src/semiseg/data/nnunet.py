@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from semiseg.data.io import Geometry, read_image, read_json_object
+from semiseg.data.io import Geometry, axis_codes, read_image, read_json_object
 from semiseg.errors import DataError
 
 SUPPORTED_ENDINGS = (".nii.gz", ".nii", ".png")
@@ -433,6 +434,7 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
 
     no_spacing: list[str] = []
     spacings: list[tuple[float, ...]] = []
+    orientations: dict[str | None, list[str]] = defaultdict(list)
     for case_id in dataset.training_cases:
         if str(dataset.label_path(case_id)) in bad:
             continue
@@ -448,12 +450,21 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
             no_spacing.append(case_id)
         elif case.image.ndim == 4:
             spacings.append(case.geometry.spacing)
+        orientations[axis_codes(case.geometry)].append(case_id)
         note_duplicate(case)
     if no_spacing:  # one line for the data set: it is usually all or nothing
         problems.append(f"warning: {dataset.root}: {len(no_spacing)} of "
                         f"{len(dataset.training_cases)} cases carry no voxel size (identity "
                         f"affine, e.g. {no_spacing[0]}): HD95/ASD and volumes will be in "
                         "voxels, not mm")
+    orientations.pop(None, None)  # files without geometry (PNG, identity affine)
+    if len(orientations) > 1:
+        counts = sorted(orientations.items(), key=lambda kv: -len(kv[1]))
+        problems.append(f"warning: {dataset.root}: cases are stored in {len(counts)} "
+                        "orientations (" + ", ".join(f"{codes}: {len(ids)}, e.g. {ids[0]}"
+                                                     for codes, ids in counts)
+                        + "); a network sees the minority mirrored or turned: reorient "
+                        f"them to {counts[0][0]} first")
     spread = _spacing_spread(spacings)
     if spread:
         problems.append(f"warning: {dataset.root}: voxel sizes differ between cases "
