@@ -407,6 +407,38 @@ def _spacing_spread(spacings: list[tuple[float, ...]], tolerance: float = 0.1) -
                      if hi > lo * (1 + tolerance))
 
 
+def _geometry_warnings(dataset: NnUNetDataset, no_spacing: list[str],
+                       spacings: list[tuple[float, ...]],
+                       orientations: dict[str | None, list[str]]) -> list[str]:
+    """One line per data-set-wide geometry problem of the training cases.
+
+    Args:
+        dataset: The data set.
+        no_spacing: Cases whose NIfTI carries no voxel size.
+        spacings: Voxel sizes of the 3D cases that carry one.
+        orientations: Axis codes -> cases (None: files without geometry).
+    """
+    out = []
+    if no_spacing:  # one line for the data set: it is usually all or nothing
+        out.append(f"warning: {dataset.root}: {len(no_spacing)} of "
+                   f"{len(dataset.training_cases)} cases carry no voxel size (identity "
+                   f"affine, e.g. {no_spacing[0]}): HD95/ASD and volumes will be in "
+                   "voxels, not mm")
+    known = sorted(((c, ids) for c, ids in orientations.items() if c),
+                   key=lambda kv: -len(kv[1]))
+    if len(known) > 1:
+        out.append(f"warning: {dataset.root}: cases are stored in {len(known)} orientations ("
+                   + ", ".join(f"{codes}: {len(ids)}, e.g. {ids[0]}" for codes, ids in known)
+                   + "); a network sees the minority mirrored or turned: reorient them to "
+                   f"{known[0][0]} first")
+    spread = _spacing_spread(spacings)
+    if spread:
+        out.append(f"warning: {dataset.root}: voxel sizes differ between cases ({spread}); "
+                   "a 3D network sees each structure at several sizes unless volumes are "
+                   "resampled to one: data.target_spacing: median")
+    return out
+
+
 def check_dataset(root: str | Path, load: bool = True) -> list[str]:
     """All problems of a data set at once: structure, then every case's content.
 
@@ -452,24 +484,7 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
             spacings.append(case.geometry.spacing)
         orientations[axis_codes(case.geometry)].append(case_id)
         note_duplicate(case)
-    if no_spacing:  # one line for the data set: it is usually all or nothing
-        problems.append(f"warning: {dataset.root}: {len(no_spacing)} of "
-                        f"{len(dataset.training_cases)} cases carry no voxel size (identity "
-                        f"affine, e.g. {no_spacing[0]}): HD95/ASD and volumes will be in "
-                        "voxels, not mm")
-    orientations.pop(None, None)  # files without geometry (PNG, identity affine)
-    if len(orientations) > 1:
-        counts = sorted(orientations.items(), key=lambda kv: -len(kv[1]))
-        problems.append(f"warning: {dataset.root}: cases are stored in {len(counts)} "
-                        "orientations (" + ", ".join(f"{codes}: {len(ids)}, e.g. {ids[0]}"
-                                                     for codes, ids in counts)
-                        + "); a network sees the minority mirrored or turned: reorient "
-                        f"them to {counts[0][0]} first")
-    spread = _spacing_spread(spacings)
-    if spread:
-        problems.append(f"warning: {dataset.root}: voxel sizes differ between cases "
-                        f"({spread}); a 3D network sees each structure at several sizes "
-                        "unless volumes are resampled to one: data.target_spacing: median")
+    problems += _geometry_warnings(dataset, no_spacing, spacings, orientations)
     for case_id, folder in [*((c, "imagesTs") for c in dataset.test_cases),
                             *((c, UNLABELED_FOLDER) for c in dataset.unlabeled_cases)]:
         try:
