@@ -74,12 +74,14 @@ def test_leaderboard_rows(grid_out: Path) -> None:
         if r["method"] == "mean_teacher":
             assert r["vs_baseline"]["n"] == 2
     for name in ("leaderboard.csv", "leaderboard.md", "leaderboard.json",
-                 "dice_vs_labeled.png", "val_curves.png", "report.html"):
+                 "dice_vs_labeled.png", "val_curves.png", "paired_vs_baseline.png",
+                 "report.html"):
         assert (grid_out / name).is_file(), name
     assert json.loads((grid_out / "leaderboard.json").read_text())[0]["dice"]["n"] == 2
     assert "| LV EF error (pp) | RV EF error (pp) |" in (grid_out / "leaderboard.md").read_text()
     assert "lv_ef_mae_mean" in (grid_out / "leaderboard.csv").read_text()
     assert "Dice vs supervised, per patient" in (grid_out / "leaderboard.md").read_text()
+    assert "Patient by patient against supervised" in (grid_out / "report.html").read_text()
     assert "dice_vs_supervised_p_wilcoxon" in (grid_out / "leaderboard.csv").read_text()
 
 

@@ -175,17 +175,17 @@ def _compare_with_baseline(rows: list[dict[str, Any]]) -> None:
     val patient, seeds averaged (:mod:`semiseg.metrics.compare`). Rows lacking per-case
     metrics get none.
     """
+    for row in rows:
+        try:
+            row["patient_dice"] = patient_scores(row["folders"])
+        except SemisegError:  # a run without per-case metrics
+            continue
     baselines = {(r["labeled"], r.get("budget_unit")): r for r in rows
-                 if r["method"] == BASELINE}
+                 if r["method"] == BASELINE and "patient_dice" in r}
     for row in rows:
         base = baselines.get((row["labeled"], row.get("budget_unit")))
-        if base is None or row is base:
-            continue
-        try:
-            row["vs_baseline"] = paired_comparison(patient_scores(row["folders"]),
-                                                   patient_scores(base["folders"]))
-        except SemisegError:
-            continue
+        if base is not None and row is not base and "patient_dice" in row:
+            row["vs_baseline"] = paired_comparison(row["patient_dice"], base["patient_dice"])
 
 
 def format_stat(stat: dict[str, float], scale: float = 1.0, digits: int = 2) -> str:
@@ -297,7 +297,7 @@ def plot_val_curves(rows: list[dict[str, Any]], path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for r in rows:
-        for run in r["runs"]:
+        for run in r["folders"]:
             with (Path(run) / "val.csv").open() as f:
                 data = list(csv.DictReader(f))
             steps = [int(float(d["step"])) for d in data]
@@ -307,6 +307,47 @@ def plot_val_curves(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.set_ylabel("val Dice %")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_paired(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Per val patient: each method's Dice against the baseline's, one panel per budget.
+
+    Points above the diagonal are patients the method segments better than
+    :data:`BASELINE` (seeds averaged). None when no row has a paired comparison.
+    """
+    budgets = list(dict.fromkeys((r["labeled"], r.get("budget_unit")) for r in rows
+                                 if "vs_baseline" in r))
+    if not budgets:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(budgets), figsize=(4.2 * len(budgets), 4.2), squeeze=False)
+    for ax, (labeled, unit) in zip(axes[0], budgets, strict=True):
+        base = next(r for r in rows if r["method"] == BASELINE and r["labeled"] == labeled
+                    and r.get("budget_unit") == unit)["patient_dice"]
+        for r in rows:
+            if "vs_baseline" in r and (r["labeled"], r.get("budget_unit")) == (labeled, unit):
+                common = sorted(set(base) & set(r["patient_dice"]))
+                ax.scatter([100 * base[p] for p in common],
+                           [100 * r["patient_dice"][p] for p in common], s=14, alpha=0.7,
+                           label=f"{r['method']} ({r['vs_baseline']['wins']}/"
+                                 f"{r['vs_baseline']['losses']})")
+        ax.axline((0, 0), slope=1, color="grey", lw=0.8)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 100)
+        ax.set_aspect("equal")
+        ax.set_title(f"{labeled}{'%' if unit == '%' else ' labeled'}", fontsize=9)
+        ax.set_xlabel(f"{BASELINE} Dice % per val patient")
+        ax.set_ylabel("method Dice %")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, title="method (wins/losses)", title_fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -328,5 +369,8 @@ def write_leaderboard(out: str | Path) -> dict[str, Path]:
     paths["json"].write_text(json.dumps(rows, indent=1))
     paths["dice_plot"] = plot_dice_vs_budget(rows, out / "dice_vs_labeled.png")
     paths["curves_plot"] = plot_val_curves(rows, out / "val_curves.png")
+    paired = plot_paired(rows, out / "paired_vs_baseline.png")
+    if paired is not None:
+        paths["paired_plot"] = paired
     paths["html"] = write_report(rows, markdown_table(rows), paths, out / "report.html")
     return paths

@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from semiseg.leaderboard import table_cells
+from semiseg.leaderboard import BASELINE, table_cells
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
@@ -60,17 +60,17 @@ def write_report(rows: list[dict[str, Any]], markdown: str, paths: dict[str, Pat
     Args:
         rows: Leaderboard rows from ``semiseg.leaderboard.collect``.
         markdown: The same table as Markdown (kept in a collapsed block for copying).
-        paths: Plot files (``dice_plot``, ``curves_plot``).
+        paths: Plot files (``dice_plot``, ``curves_plot``, optional ``paired_plot``).
         out: HTML file to write.
     """
     overlays = []
     largest = max(r["labeled"] for r in rows)
     for r in rows:
         if r["labeled"] == largest:
-            picture = Path(r["runs"][0]) / "eval" / "overview.png"
+            picture = Path(r["folders"][0]) / "eval" / "overview.png"
             if picture.is_file():
                 overlays.append(_img(picture, f"{r['method']}, {largest} labeled, "
-                                              f"{Path(r['runs'][0]).name}: image | truth | "
+                                              f"{Path(r['folders'][0]).name}: image | truth | "
                                               "prediction (best, median, worst val case)", 420))
     iterations = ", ".join(str(i) for i in sorted({r["iterations"] for r in rows}))
     body = [
@@ -81,6 +81,10 @@ def write_report(rows: list[dict[str, Any]], markdown: str, paths: dict[str, Pat
         _table(rows),
         "<h2>Dice against labeled budget</h2>", _img(paths["dice_plot"], "val Dice vs labeled"),
         _img(paths["curves_plot"], "validation curves of every run"),
+        *(["<h2>Patient by patient against " + BASELINE + "</h2>",
+            _img(paths["paired_plot"], "val Dice per patient, each method against "
+                 f"{BASELINE} (above the line: the method is better for that patient)")]
+          if "paired_plot" in paths else []),
         "<h2>Examples</h2>", *overlays,
         "<details><summary>Markdown</summary><pre>" + html.escape(markdown) + "</pre></details>",
     ]
