@@ -215,7 +215,8 @@ def test_prediction_keeps_any_orientation_and_spacing(tiny_supervised_run: Path,
     oblique.set_qform(affine, code=1)
     oblique.set_sform(affine, code=2)
     nib.save(oblique, inp / "obl_0000.nii.gz")
-    (out,), _ = predict_folder(tiny_supervised_run, inp, tmp_path / "out")
+    with pytest.warns(UserWarning, match=r"another orientation than the training scans"):
+        (out,), _ = predict_folder(tiny_supervised_run, inp, tmp_path / "out")
     pred, ref = nib.load(out), nib.load(inp / "obl_0000.nii.gz")
     assert pred.shape == ref.shape
     np.testing.assert_array_equal(pred.affine, ref.affine)
