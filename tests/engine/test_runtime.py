@@ -32,6 +32,18 @@ def test_mixed_2d_and_3d_weights_each_get_their_layout() -> None:
     torch.testing.assert_close(module["b"](x3), before[1])
 
 
+def test_2d_strides_are_those_of_module_to() -> None:
+    # 1x1 and depth-1 kernels have several valid channels-last strides; the kernels (and
+    # so the bf16 numerics of every earlier run) depend on which: keep Module.to's
+    import copy
+
+    module = nn.Sequential(nn.Conv2d(4, 8, 1), nn.Conv2d(1, 8, 3), nn.ConvTranspose2d(8, 4, 2))
+    reference = copy.deepcopy(module).to(memory_format=torch.channels_last)
+    to_channels_last(module)
+    for mine, theirs in zip(module.parameters(), reference.parameters(), strict=True):
+        assert mine.stride() == theirs.stride()
+
+
 def test_mn_trains_in_channels_last_on_cpu(tiny_dataset: Path) -> None:
     # M&N pairs a 3D network with a 2D one: one memory format for all of it would fail
     from semiseg.engine.trainer import build_trainer

@@ -63,7 +63,7 @@ def to_channels_last(module: nn.Module) -> nn.Module:
     for param in module.parameters():
         if param.dim() in (4, 5):
             fmt = torch.channels_last if param.dim() == 4 else torch.channels_last_3d
-            param.data = param.data.contiguous(memory_format=fmt)
+            param.data = param.data.to(memory_format=fmt)  # as Module.to: same strides
     return module
 
 
