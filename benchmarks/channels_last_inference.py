@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from semiseg.api import load_predictors
 from semiseg.data.splits import load_split
 from semiseg.engine.data import load_cases
+from semiseg.engine.runtime import to_channels_last
 from semiseg.evaluation import predict_cases
 
 
@@ -42,11 +42,11 @@ def compare_layouts(run: Path, repeats: int) -> str:
     preds: dict[str, list[np.ndarray]] = {}
     for _ in range(repeats):
         for layout in times:
-            for param in predictor.net.parameters():
-                if param.dim() in (4, 5):
-                    fmt = ((torch.channels_last if param.dim() == 4 else torch.channels_last_3d)
-                           if layout == "channels_last" else torch.contiguous_format)
-                    param.data = param.data.contiguous(memory_format=fmt)
+            if layout == "channels_last":
+                to_channels_last(predictor.net)  # the layout evaluate/predict use
+            else:
+                for param in predictor.net.parameters():
+                    param.data = param.data.contiguous()
             start = time.perf_counter()
             preds[layout] = predict_cases([predictor], cases)
             times[layout].append(time.perf_counter() - start)

@@ -247,7 +247,8 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     for case_id in tqdm(ids, desc="predict", unit="case", disable=not progress,
                         file=sys.stderr):
         case = source.load_case(case_id, with_label=False, folder=inp.name)
-        check.add(str(source.image_paths(case_id, inp.name)[0]), case.geometry)
+        image_file = str(source.image_paths(case_id, inp.name)[0])
+        check.add(image_file, case.geometry)
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         prob_path = Path(out) / f"{case_id}.npz"
         if skip_existing and path.is_file() and (prob_path.is_file() or not save_probabilities):
@@ -258,8 +259,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         else:
             prob = mean_probabilities(predictors,
                                       normalize_image(case.image, config.data.normalize),
-                                      final=True, geometry=case.geometry,
-                                      name=str(source.image_paths(case_id, inp.name)[0]))
+                                      final=True, geometry=case.geometry, name=image_file)
             label = labels_of(prob, config, final=True)
             if save_probabilities:
                 write_probabilities(prob_path, prob, dataset.class_names)
@@ -269,4 +269,3 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     for message in check.warnings():
         (warn or warnings.warn)(message)
     return written, readouts.write(Path(out) / "readouts.csv")
-

@@ -135,16 +135,15 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
     Each metric is the mean ± std over seeds of the run's val mean (itself the mean over
     cases of the per-case class mean); per-class means likewise.
     """
-    groups: dict[tuple[str, float, str], list[dict[str, Any]]] = defaultdict(list)
-    folders: dict[tuple[str, float, str], list[Path]] = defaultdict(list)
+    groups: dict[tuple[str, float, str], list[tuple[dict[str, Any], Path]]] = defaultdict(list)
     for path in sorted(Path(out).glob("*/result.json")):
         result = json.loads(path.read_text())
         config = read_yaml(path.parent / "config.yaml")
-        groups[(result["method"], *_budget(config))].append(result)
-        folders[(result["method"], *_budget(config))].append(path.parent)
+        groups[(result["method"], *_budget(config))].append((result, path.parent))
     rows = []
-    for (method, labeled, unit), results in sorted(groups.items(),
-                                                   key=lambda kv: (kv[0][1], kv[0][0])):
+    for (method, labeled, unit), found in sorted(groups.items(),
+                                                 key=lambda kv: (kv[0][1], kv[0][0])):
+        results = [result for result, _ in found]
         row: dict[str, Any] = {"method": method, "labeled": labeled, "budget_unit": unit,
                                "seeds": sorted(r["seed"] for r in results),
                                "iterations": results[0]["iterations"],
@@ -161,8 +160,9 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
                 row[name] = _stats([r["clinical"][key]["mae"] for r in results])
         row["wall_minutes"] = _stats([r["wall_seconds"] / 60 for r in results])
         row["peak_memory_gib"] = _stats([r.get("peak_memory_gib") for r in results])
-        row["runs"] = [str(Path(r["paths"]["run"])) for r in results]
-        row["folders"] = [str(f) for f in folders[(method, labeled, unit)]]
+        # where the runs were found (result.json's own paths are relative to wherever
+        # the runs were launched from)
+        row["runs"] = [str(folder) for _, folder in found]
         rows.append(row)
     _compare_with_baseline(rows)
     return rows
@@ -177,7 +177,7 @@ def _compare_with_baseline(rows: list[dict[str, Any]]) -> None:
     """
     for row in rows:
         try:
-            row["patient_dice"] = patient_scores(row["folders"])
+            row["patient_dice"] = patient_scores(row["runs"])
         except SemisegError:  # a run without per-case metrics
             continue
     baselines = {(r["labeled"], r.get("budget_unit")): r for r in rows
@@ -297,7 +297,7 @@ def plot_val_curves(rows: list[dict[str, Any]], path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for r in rows:
-        for run in r["folders"]:
+        for run in r["runs"]:
             with (Path(run) / "val.csv").open() as f:
                 data = list(csv.DictReader(f))
             steps = [int(float(d["step"])) for d in data]

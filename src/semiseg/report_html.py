@@ -67,10 +67,10 @@ def write_report(rows: list[dict[str, Any]], markdown: str, paths: dict[str, Pat
     largest = max(r["labeled"] for r in rows)
     for r in rows:
         if r["labeled"] == largest:
-            picture = Path(r["folders"][0]) / "eval" / "overview.png"
+            picture = Path(r["runs"][0]) / "eval" / "overview.png"
             if picture.is_file():
                 overlays.append(_img(picture, f"{r['method']}, {largest} labeled, "
-                                              f"{Path(r['folders'][0]).name}: image | truth | "
+                                              f"{Path(r['runs'][0]).name}: image | truth | "
                                               "prediction (best, median, worst val case)", 420))
     iterations = ", ".join(str(i) for i in sorted({r["iterations"] for r in rows}))
     body = [

@@ -25,10 +25,9 @@ from semiseg.data.spacing import (
 )
 
 
-def training_orientation(dataset: NnUNetDataset, case_ids: Sequence[str]) -> str | None:
-    """The most common orientation of the scans ``case_ids`` (headers only), or None."""
-    codes = [axis_codes(read_geometry(dataset.image_paths(c)[0])) for c in case_ids]
-    known = Counter(c for c in codes if c)
+def training_orientation(geometries: Sequence[Geometry]) -> str | None:
+    """The most common orientation of the training scans, or None when none has one."""
+    known = Counter(c for c in map(axis_codes, geometries) if c)
     return known.most_common(1)[0][0] if known else None
 
 
@@ -44,9 +43,11 @@ class InputCheck:
 
     def __init__(self, cfg: DataConfig, dataset: NnUNetDataset,
                  training_ids: Sequence[str]) -> None:
+        paths = [dataset.image_paths(c)[0] for c in training_ids]
+        files = [(path, read_geometry(path)) for path in paths]  # each header read once
         self.voxel_size = (None if cfg.target_spacing else
-                           training_voxel_size(cfg, dataset, training_ids))
-        self.orientation = training_orientation(dataset, training_ids)
+                           training_voxel_size(cfg, dataset.root, files))
+        self.orientation = training_orientation([geometry for _, geometry in files])
         self.checked = 0
         self.other_size: list[str] = []
         self.other_orientation: list[str] = []

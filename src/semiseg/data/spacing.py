@@ -11,6 +11,7 @@ probabilities back to its native grid (:func:`semiseg.inference.predict_probabil
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -61,10 +62,19 @@ def median_spacing(dataset: NnUNetDataset, case_ids: Sequence[str]) -> list[floa
     Raises:
         DataError: a file without a voxel size, or not 3D (naming it).
     """
+    files = [dataset.image_paths(c)[0] for c in case_ids]
+    return median_of(dataset.root, [(f, read_geometry(f)) for f in files])
+
+
+def median_of(root: Path, files: Sequence[tuple[Path, Geometry]]) -> list[float]:
+    """Per-axis median voxel size (mm) of already read ``(file, geometry)`` pairs.
+
+    Raises:
+        DataError: a file without a voxel size, or not 3D (naming it); no file at all
+            (naming the data set ``root``).
+    """
     spacings = []
-    for case_id in case_ids:
-        path = dataset.image_paths(case_id)[0]
-        geometry = read_geometry(path)
+    for path, geometry in files:
         if not geometry.spacing_known:
             raise DataError(f"{path}: the file carries no voxel size, which "
                             "data.target_spacing 'median' needs for every training scan")
@@ -73,7 +83,7 @@ def median_spacing(dataset: NnUNetDataset, case_ids: Sequence[str]) -> list[floa
                             "target needs 3D volumes")
         spacings.append(geometry.spacing)
     if not spacings:
-        raise DataError(f"{dataset.root}: no training scans to take a median voxel size of")
+        raise DataError(f"{root}: no training scans to take a median voxel size of")
     return [round(float(v), 6) for v in np.median(np.asarray(spacings), axis=0)]
 
 
@@ -92,9 +102,9 @@ def resolve_target_spacing(cfg: DataConfig, dataset: NnUNetDataset,
 VOXEL_SIZE_TOLERANCE = 0.15
 
 
-def training_voxel_size(cfg: DataConfig, dataset: NnUNetDataset,
-                        case_ids: Sequence[str]) -> list[float] | None:
-    """The median voxel size of ``case_ids`` for a 3D network, None when unknown.
+def training_voxel_size(cfg: DataConfig, root: Path,
+                        files: Sequence[tuple[Path, Geometry]]) -> list[float] | None:
+    """The median voxel size of the training scans' ``(file, geometry)`` for a 3D network.
 
     None for 2D networks (their slices are resized anyway) and when a scan carries no
     voxel size.
@@ -102,7 +112,7 @@ def training_voxel_size(cfg: DataConfig, dataset: NnUNetDataset,
     if cfg.spatial_dims != 3:
         return None
     try:
-        return median_spacing(dataset, case_ids)
+        return median_of(root, files)
     except DataError:
         return None
 

@@ -97,9 +97,20 @@ def method_from_checkpoint(config: RunConfig, dataset: NnUNetDataset, state: dic
     method = create_method(config.method.name, config.method.params,
                            net_spec(config, dataset)).to(device)
     method.load_state_dict(state["method"])
-    if resolve_channels_last(config.train.channels_last, config.data.spatial_dims, device):
-        to_channels_last(method)
+    use_channels_last(method, config, device)
     return method
+
+
+def use_channels_last(method: SemiSupervisedMethod, config: RunConfig,
+                      device: torch.device) -> bool:
+    """Put ``method``'s weights in channels-last layout if ``train.channels_last`` asks.
+
+    See :func:`resolve_channels_last`; returns whether it did.
+    """
+    on = resolve_channels_last(config.train.channels_last, config.data.spatial_dims, device)
+    if on:
+        to_channels_last(method)
+    return on
 
 
 def make_batch(data: RunData, config: RunConfig, gens: dict[str, torch.Generator],
@@ -244,9 +255,7 @@ def build_trainer(config: RunConfig, split: Split | None = None) -> Trainer:
     if t_cfg.init_from:  # a resume loads its own checkpoint over this afterwards
         init_from_checkpoint(method, t_cfg.init_from)
     method = method.to(device)
-    channels_last = resolve_channels_last(t_cfg.channels_last, config.data.spatial_dims, device)
-    if channels_last:
-        to_channels_last(method)
+    channels_last = use_channels_last(method, config, device)
     optimizer = build_optimizer(method.optimizer_groups(), config.optim, method.lr_scales())
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     gens = {"sampler": torch.Generator().manual_seed(t_cfg.seed + 1),
