@@ -46,7 +46,7 @@ def resolve_amp(setting: str, device: torch.device) -> torch.dtype | None:
 def resolve_channels_last(setting: str, spatial_dims: int, device: torch.device) -> bool:
     """Whether to use the channels-last memory format.
 
-    "auto" turns it on for 2D networks, and for 3D ones on CPU (1.6x faster training
+    "auto" turns it on for 2D networks, and for 3D ones on CPU (1.55x faster training
     steps there, BENCHMARKS.md; on CUDA 3D is unmeasured and stays off).
     """
     if setting != "auto":
