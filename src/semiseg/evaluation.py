@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from semiseg.atomic import atomic_path
 from semiseg.config import RunConfig
 from semiseg.data.io import Geometry, read_image, write_label
 from semiseg.data.nnunet import Case, NnUNetDataset
@@ -129,12 +130,9 @@ def write_probabilities(path: Path, prob: torch.Tensor, class_names: list[str]) 
     It holds ``probabilities``, float16 ``[K, *S]``, and ``classes``, the ``K`` class
     names (by label value, background first).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, probabilities=prob.to(torch.float16).cpu().numpy(),
                             classes=np.asarray(class_names))
-    tmp.replace(path)
 
 
 def predict_with_config(net: nn.Module, image: np.ndarray, config: RunConfig,

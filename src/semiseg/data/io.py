@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from semiseg.atomic import atomic_path
 from semiseg.errors import DataError
 
 NIFTI_ENDINGS = (".nii.gz", ".nii")
@@ -162,8 +163,6 @@ def write_label(path: Path, label: np.ndarray, geometry: Geometry) -> None:
         label: int array in the source file's axis order and shape.
         geometry: From :func:`read_image` of the source image.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp" + _suffix(path))
     if file_kind(path) == "nifti":
         import nibabel as nib
 
@@ -171,19 +170,12 @@ def write_label(path: Path, label: np.ndarray, geometry: Geometry) -> None:
         img = nib.Nifti1Image(label.astype(np.uint8), geometry.affine, header)
         img.set_data_dtype(np.uint8)
         img.header.set_slope_inter(1.0, 0.0)
-        nib.save(img, str(tmp))
+        with atomic_path(path) as tmp:
+            nib.save(img, str(tmp))
     else:
         from PIL import Image
 
         if label.max(initial=0) > 255:
             raise DataError(f"{path}: label values above 255 cannot be written as PNG")
-        Image.fromarray(label.astype(np.uint8)).save(tmp, format="PNG")
-    tmp.replace(path)
-
-
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    for ending in (*NIFTI_ENDINGS, *PNG_ENDINGS):
-        if name.endswith(ending):
-            return ending
-    return ""
+        with atomic_path(path) as tmp:
+            Image.fromarray(label.astype(np.uint8)).save(tmp, format="PNG")

@@ -20,6 +20,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from semiseg.atomic import write_text_atomic
 from semiseg.data.io import read_json_object
 from semiseg.errors import DataError
 
@@ -264,8 +265,4 @@ def validate_split(split: Split, available: list[str], source: str,
 
 def save_split(split: Split, path: str | Path) -> None:
     """Write the split as semiseg JSON (atomically)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(split), indent=1))
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(asdict(split), indent=1))

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import yaml
 
+from semiseg.atomic import write_text_atomic
 from semiseg.config import RunConfig, from_dict, read_yaml, to_dict, validate
 from semiseg.data.splits import load_split, save_split
 from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
@@ -56,13 +57,11 @@ class NonFiniteLossError(SemisegError):
 
 def write_run_config(config: RunConfig, run_dir: Path) -> None:
     """``config.yaml`` with the resolved config and where it was produced."""
-    run_dir.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(to_dict(config), sort_keys=False)
     prov = yaml.safe_dump({"provenance": provenance()}, sort_keys=False)
-    tmp = run_dir / ".config.yaml.tmp"
-    tmp.write_text(text + "\n# written by semiseg; provenance (informational):\n"
-                   + "\n".join("# " + line for line in prov.splitlines()) + "\n")
-    tmp.replace(run_dir / "config.yaml")
+    write_text_atomic(run_dir / "config.yaml",
+                      text + "\n# written by semiseg; provenance (informational):\n"
+                      + "\n".join("# " + line for line in prov.splitlines()) + "\n")
 
 
 def read_run_config(run_dir: Path) -> RunConfig:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from semiseg.atomic import atomic_path, write_text_atomic
 from semiseg.metrics.distance import surface_metrics
 from semiseg.metrics.overlap import dice, jaccard
 
@@ -92,22 +93,16 @@ def _stats(vals: np.ndarray) -> dict[str, float]:
 
 def write_rows_csv(rows: list[dict[str, Any]], path: Path) -> None:
     """Per-case rows as CSV (atomic write)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", newline="") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 def write_json(data: Any, path: Path) -> None:
     """JSON (atomic write; NaN written as null)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_nan_to_none(data), indent=1))
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(_nan_to_none(data), indent=1))
 
 
 def write_metrics(rows: list[dict[str, Any]], summary: dict[str, Any], folder: Path,
