@@ -59,6 +59,15 @@ def test_data_check_split_and_methods(capsys, tmp_path: Path, tiny_dataset: Path
                         "--group-by", "^(phantom\\d+)_", "-o", str(tmp_path / "s.json")], capsys)
     split = json.loads((tmp_path / "s.json").read_text())
     assert code == 0 and len(split["labeled"]) == 2
+    code, out, _ = run(["data", "split", str(tiny_dataset), "--labeled", "1", "--folds", "3",
+                        "--group-by", "^(phantom\\d+)_", "-o", str(tmp_path / "cv")], capsys)
+    folds = [json.loads((tmp_path / "cv" / f"fold{f}.json").read_text()) for f in range(3)]
+    assert code == 0 and out.count("4 val cases") == 3
+    assert sorted(c for s in folds for c in s["val"]) == sorted(
+        c for s in folds[:1] for part in ("labeled", "unlabeled", "val") for c in s[part])
+    code, _, err = run(["data", "split", str(tiny_dataset), "--folds", "1", "-o",
+                        str(tmp_path / "x")], capsys)
+    _one_line_error(code, err, "--folds 1")
     code, out, _ = run(["methods"], capsys)
     assert code == 0
     sections = out.split("== ")[1:]

@@ -41,6 +41,9 @@ def test_yaml_then_overrides(tmp_path: Path) -> None:
     (["optim.lr=-1"], "optim.lr"),
     (["train.compile=maybe"], "expected true/false"),
     (["trainiterations"], "expected KEY=VALUE"),
+    (["data.folds=1"], "'data.folds': 1 must be 0"),
+    (["data.folds=5", "data.fold=5"], "'data.fold': 5 not in [0, 5"),
+    (["data.fold=1"], "data.folds is 0: no cross-validation"),
 ])
 def test_bad_config_values_name_the_key(overrides: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):

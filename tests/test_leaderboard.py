@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from semiseg.errors import ConfigError
-from semiseg.leaderboard import collect, format_stat, run_grid, write_leaderboard
+from semiseg.leaderboard import collect, format_stat, pool_folds, run_grid, write_leaderboard
 
 pytestmark = pytest.mark.slow
 
@@ -128,4 +128,53 @@ def test_percent_budgets_and_head_circumference_column(tiny_heads: Path, tmp_pat
     bad = dict(grid, budget="fraction")
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
     with pytest.raises(ConfigError, match="budget"):
+        run_grid(tmp_path / "bad.yaml")
+
+
+def test_pool_folds_weights_each_fold_by_its_cases() -> None:
+    def fold(mean: float, n: int, mae: float, patients: int, wall: float) -> dict:
+        stat = {"mean": mean, "std": 0.0, "n": n}
+        return {"seed": 0, "iterations": 4, "val": {"dice": stat},
+                "val_per_class": {"LV": {"dice": stat}}, "wall_seconds": wall,
+                "peak_memory_gib": wall / 100,
+                "clinical": {"LV_EF": {"mae": mae, "n": patients},
+                             "RV_EF": {"mae": mae, "n": patients}}}
+
+    # 4 cases at 0.8 and 2 at 0.5: 0.7 over the 6 cases, not the fold mean 0.65
+    pooled = pool_folds([fold(0.8, 4, 6.0, 2, 60.0), fold(0.5, 2, 3.0, 1, 120.0)])
+    assert pooled["val"]["dice"] == {"mean": pytest.approx(0.7), "n": 6}
+    assert pooled["val_per_class"]["LV"]["dice"]["mean"] == pytest.approx(0.7)
+    assert pooled["clinical"]["LV_EF"]["mae"] == pytest.approx(5.0)  # (2*6 + 1*3) / 3
+    assert pooled["wall_seconds"] == 90.0 and pooled["peak_memory_gib"] == 1.2
+
+
+def test_cross_validation_grid(tiny_dataset: Path, tmp_path: Path) -> None:
+    """3 folds of 6 patients: every patient validated once per seed, one pooled row."""
+    grid = {"set": [f"data.root={tiny_dataset}", *TINY], "methods": ["supervised", "mean_teacher"],
+            "labeled": [1], "seeds": [0], "folds": 3, "out": "out"}
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    out = run_grid(tmp_path / "grid.yaml")
+    val = []
+    for fold in range(3):
+        split = json.loads((out / f"supervised-l1-f{fold}-s0" / "split.json").read_text())
+        assert len(split["labeled"]) == 2 and len(split["val"]) == 4  # 1 and 2 patients
+        val += split["val"]
+    assert sorted(val) == sorted(f"phantom{i:03d}_frame0{f}" for i in range(1, 7)
+                                 for f in (1, 2))
+    rows = collect(out)
+    assert [(r["method"], r["folds"], r["seeds"]) for r in rows] == [
+        ("mean_teacher", 3, [0]), ("supervised", 3, [0])]
+    cases = [json.loads((out / f"mean_teacher-l1-f{f}-s0" / "result.json").read_text())
+             for f in range(3)]
+    expect = sum(r["val"]["dice"]["mean"] * r["val"]["dice"]["n"] for r in cases) / 12
+    assert rows[0]["dice"]["mean"] == pytest.approx(expect)
+    assert rows[0]["vs_baseline"]["n"] == 6  # paired over all 6 patients
+    write_leaderboard(out)
+    assert "| 0 (3-fold CV) |" in (out / "leaderboard.md").read_text()
+    # a seed counts only with all its folds
+    (out / "supervised-l1-f2-s0" / "result.json").rename(out / "held.json")
+    assert [r["method"] for r in collect(out)] == ["mean_teacher"]
+    bad = dict(grid, folds=1)
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    with pytest.raises(ConfigError, match="folds"):
         run_grid(tmp_path / "bad.yaml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from semiseg.errors import SemisegError
+from semiseg.errors import ConfigError, SemisegError
 
 
 def add_data_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,13 +38,20 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
                    help="acdc / hc18 / ssl4mis-la / msd: seed of the val split")
     p.add_argument("--spacing", type=float, help="ssl4mis-la: voxel size in mm (LA: 0.625)")
     p = data.add_parser("split", help="write a seeded labeled/unlabeled/val split by patient")
-    p.add_argument("root")
-    p.add_argument("--labeled", type=int, default=7)
-    p.add_argument("--labeled-percent", type=float, default=0.0)
-    p.add_argument("--val-fraction", type=float, default=0.2)
-    p.add_argument("--group-by", default="")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--out", required=True)
+    p.add_argument("root", help="nnU-Net raw data set folder")
+    p.add_argument("--labeled", type=int, default=7, help="labeled patients (default 7)")
+    p.add_argument("--labeled-percent", type=float, default=0.0,
+                   help="labeled budget as a percentage of training patients instead")
+    p.add_argument("--val-fraction", type=float, default=0.2,
+                   help="share of patients held out for validation (default 0.2)")
+    p.add_argument("--folds", type=int, default=0,
+                   help="K >= 2: write the K splits of a K-fold cross-validation by patient "
+                        "(OUT is then a folder: fold0.json ...)")
+    p.add_argument("--group-by", default="",
+                   help="regex whose first group is a case's patient id (default: each "
+                        "case is its own patient)")
+    p.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0)")
+    p.add_argument("-o", "--out", required=True, help="split JSON to write (a folder with --folds)")
     p = data.add_parser("synthetic", help="write the synthetic cardiac phantom data set")
     p.add_argument("out")
     p.add_argument("--patients", type=int, default=16)
@@ -112,15 +119,19 @@ def cmd_data(args: argparse.Namespace) -> int:
         from semiseg.data.nnunet import open_dataset
         from semiseg.data.splits import add_unlabeled_scans, make_split, save_split
 
+        if args.folds < 0 or args.folds == 1:
+            raise ConfigError(f"--folds {args.folds}: must be 0 (one split) or >= 2")
         ds = open_dataset(args.root)
-        split = make_split(ds.training_cases, args.labeled, args.seed, args.val_fraction,
-                           args.group_by, args.labeled_percent)
-        left_out = add_unlabeled_scans(split, ds.unlabeled_cases, args.group_by)
-        save_split(split, args.out)
-        print(f"{args.out}: {len(split.labeled)} labeled, {len(split.unlabeled)} unlabeled, "
-              f"{len(split.val)} val cases"
-              + (f" ({len(left_out)} scans without masks of val patients left out)"
-                 if left_out else ""))
+        for fold in range(max(args.folds, 1)):
+            split = make_split(ds.training_cases, args.labeled, args.seed, args.val_fraction,
+                               args.group_by, args.labeled_percent, args.folds, fold)
+            left_out = add_unlabeled_scans(split, ds.unlabeled_cases, args.group_by)
+            out = Path(args.out) / f"fold{fold}.json" if args.folds else Path(args.out)
+            save_split(split, out)
+            print(f"{out}: {len(split.labeled)} labeled, {len(split.unlabeled)} unlabeled, "
+                  f"{len(split.val)} val cases"
+                  + (f" ({len(left_out)} scans without masks of val patients left out)"
+                     if left_out else ""))
     else:
         from semiseg.data.synthetic import generate
 

@@ -50,7 +50,15 @@ class DataConfig:
         num_labeled: Labeled patients (or cases, when cases have no patient grouping).
         labeled_percent: If > 0, the labeled budget as a percentage of training patients
             (``round(p / 100 * n)``), overriding ``num_labeled``.
-        val_fraction: Share of patients held out for validation by a generated split.
+        val_fraction: Share of patients held out for validation by a generated split
+            (not used by cross-validation, where it is one fold's share).
+        folds: K >= 2: K-fold cross-validation by patient. The training patients (of a
+            split file: its train and val patients; its test patients stay out) are
+            shuffled with the run's seed and dealt into K folds; fold ``fold`` is the val
+            set, the labeled patients come from the others (the split file's labeled
+            order where it has one), the rest is unlabeled. The K runs of one seed
+            validate every patient exactly once. 0: one split, no folds.
+        fold: Which fold is the val set, ``0 <= fold < folds``.
         group_by: Regex whose first group is the patient id of a case id (cases of one
             patient never straddle labeled / unlabeled / val). Empty: derived from the
             split file's patient order when it has one, else every case is its own patient.
@@ -88,6 +96,8 @@ class DataConfig:
     num_labeled: int = 7
     labeled_percent: float = 0.0
     val_fraction: float = 0.2
+    folds: int = 0
+    fold: int = 0
     group_by: str = ""
     spatial_dims: int = 2
     slice_axis: int = -1
@@ -480,6 +490,11 @@ def validate(config: RunConfig) -> None:
         raise ConfigError(f"config key 'data.labeled_percent': {d.labeled_percent} not in [0, 100]")
     if not 0 < d.val_fraction < 1:
         raise ConfigError(f"config key 'data.val_fraction': {d.val_fraction} not in (0, 1)")
+    if d.folds < 0 or d.folds == 1:
+        raise ConfigError(f"config key 'data.folds': {d.folds} must be 0 (no folds) or >= 2")
+    if not 0 <= d.fold < max(d.folds, 1):
+        raise ConfigError(f"config key 'data.fold': {d.fold} not in [0, {max(d.folds, 1)})"
+                          + ("" if d.folds else " (data.folds is 0: no cross-validation)"))
     for key, value in (("train.iterations", t.iterations), ("train.val_every", t.val_every),
                        ("train.log_every", t.log_every),
                        ("train.checkpoint_every", t.checkpoint_every)):

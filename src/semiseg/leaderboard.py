@@ -8,12 +8,16 @@ A grid file::
     labeled: [3, 7]                       # labeled patients (or percent, see budget)
     budget: patients                      # "patients" (data.num_labeled) or "percent"
     seeds: [0, 1]
+    folds: 0                              # K >= 2: K-fold cross-validation of every run
     out: ../bench_out/acdc-dev            # relative to the grid file
 
-Each run lives in ``out/<method>-l<labeled>-s<seed>``: a finished run (``result.json``)
-is skipped, an interrupted one resumes from its last checkpoint. :func:`collect` reads
-every finished run below ``out`` into a leaderboard (mean ± population std over seeds
-of each metric, per class too) written as CSV, Markdown, plots and a static HTML report.
+Each run lives in ``out/<method>-l<labeled>-s<seed>`` (``-f<fold>-s<seed>`` with folds):
+a finished run (``result.json``) is skipped, an interrupted one resumes from its last
+checkpoint. :func:`collect` reads every finished run below ``out`` into a leaderboard
+(mean ± population std over seeds of each metric, per class too) written as CSV,
+Markdown, plots and a static HTML report. With folds, a seed counts once all its K
+fold runs are finished, and its score is over all patients (each validated once, by
+the fold that held it out).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Grid:
     configs: list[str] = field(default_factory=list)
     set: list[str] = field(default_factory=list)
     budget: str = "patients"
+    folds: int = 0
 
 
 def read_grid(path: str | Path) -> tuple[Grid, Path]:
@@ -60,6 +65,8 @@ def read_grid(path: str | Path) -> tuple[Grid, Path]:
         raise ConfigError(f"{path}: methods, labeled and seeds must not be empty")
     if grid.budget not in ("patients", "percent"):
         raise ConfigError(f"{path}: budget must be 'patients' or 'percent', got {grid.budget!r}")
+    if grid.folds < 0 or grid.folds == 1:
+        raise ConfigError(f"{path}: folds must be 0 (one split) or >= 2, got {grid.folds}")
     return grid, path.parent
 
 
@@ -73,8 +80,6 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
         only: Restrict to a subset, in the given order, e.g.
             ``{"methods": ["bcp"], "labeled": [3], "seeds": [0]}`` (each must be in the grid).
     """
-    from semiseg.engine.loop import read_run_config, train
-
     grid, base = read_grid(grid_path)
     for key, values in (only or {}).items():
         outside = [v for v in values if v not in getattr(grid, key)]
@@ -84,23 +89,32 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
         setattr(grid, key, list(values))
     out = base / grid.out
     configs = [base / c for c in grid.configs]
+    folds = range(grid.folds) if grid.folds else [None]
     for seed in grid.seeds:
         for labeled in grid.labeled:
             for method in grid.methods:
-                run_dir = out / f"{method}-l{labeled}-s{seed}"
-                if (run_dir / "result.json").is_file():
-                    print(f"done already: {run_dir}", flush=True)
-                elif (run_dir / "checkpoints" / "last.pt").is_file():
-                    print(f"resuming {run_dir}", flush=True)
-                    train(read_run_config(run_dir), run_dir, resume=True)
-                else:
-                    config = load_config(configs, [*grid.set, *(overrides or []),
-                                                   f"method.name={method}",
-                                                   _budget_key(grid, labeled),
-                                                   f"train.seed={seed}"])
-                    print(f"training {run_dir}", flush=True)
-                    train(config, run_dir)
+                for fold in folds:
+                    part = "" if fold is None else f"-f{fold}"
+                    run_dir = out / f"{method}-l{labeled}{part}-s{seed}"
+                    cv = [] if fold is None else [f"data.folds={grid.folds}", f"data.fold={fold}"]
+                    _train_or_resume(run_dir, configs, [
+                        *grid.set, *(overrides or []), f"method.name={method}",
+                        _budget_key(grid, labeled), *cv, f"train.seed={seed}"])
     return out
+
+
+def _train_or_resume(run_dir: Path, configs: list[Path], settings: list[str]) -> None:
+    """Skip a finished run, resume an interrupted one, else start it with ``settings``."""
+    from semiseg.engine.loop import read_run_config, train
+
+    if (run_dir / "result.json").is_file():
+        print(f"done already: {run_dir}", flush=True)
+    elif (run_dir / "checkpoints" / "last.pt").is_file():
+        print(f"resuming {run_dir}", flush=True)
+        train(read_run_config(run_dir), run_dir, resume=True)
+    else:
+        print(f"training {run_dir}", flush=True)
+        train(load_config(configs, settings), run_dir)
 
 
 def _budget_key(grid: Grid, labeled: float) -> str:
@@ -130,24 +144,33 @@ CLINICAL_COLUMNS = {"LV_EF": "lv_ef_mae", "RV_EF": "rv_ef_mae"}
 
 
 def collect(out: str | Path) -> list[dict[str, Any]]:
-    """One leaderboard row per (method, labeled) from every ``*/result.json`` below ``out``.
+    """One leaderboard row per (method, labeled, folds) from every ``*/result.json`` below ``out``.
 
     Each metric is the mean ± std over seeds of the run's val mean (itself the mean over
-    cases of the per-case class mean); per-class means likewise.
+    cases of the per-case class mean); per-class means likewise. Cross-validated runs
+    (``data.folds`` K) form their own rows: a seed enters once all its K folds are
+    finished, as one result over all its folds' val cases (:func:`pool_folds`).
     """
-    groups: dict[tuple[str, float, str], list[tuple[dict[str, Any], Path]]] = defaultdict(list)
+    groups: dict[tuple[str, float, str, int], list[tuple[dict[str, Any], Path, int]]] = (
+        defaultdict(list))
     for path in sorted(Path(out).glob("*/result.json")):
         result = json.loads(path.read_text())
         config = read_yaml(path.parent / "config.yaml")
-        groups[(result["method"], *_budget(config))].append((result, path.parent))
+        folds = int(config["data"].get("folds", 0) or 0)
+        groups[(result["method"], *_budget(config), folds)].append(
+            (result, path.parent, int(config["data"].get("fold", 0) or 0)))
     rows = []
-    for (method, labeled, unit), found in sorted(groups.items(),
-                                                 key=lambda kv: (kv[0][1], kv[0][0])):
-        results = [result for result, _ in found]
+    for (method, labeled, unit, folds), found in sorted(groups.items(),
+                                                        key=lambda kv: (kv[0][1], kv[0][0])):
+        results, folders = _seed_results(found, folds)
+        if not results:  # no seed has all its folds yet
+            continue
         row: dict[str, Any] = {"method": method, "labeled": labeled, "budget_unit": unit,
                                "seeds": sorted(r["seed"] for r in results),
                                "iterations": results[0]["iterations"],
                                "units": results[0].get("distance_units", "voxel")}
+        if folds:
+            row["folds"] = folds
         metrics = [*METRICS, *(m for m in OPTIONAL_METRICS
                                if all(m in r["val"] for r in results))]
         for m in metrics:
@@ -162,16 +185,76 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
         row["peak_memory_gib"] = _stats([r.get("peak_memory_gib") for r in results])
         # where the runs were found (result.json's own paths are relative to wherever
         # the runs were launched from)
-        row["runs"] = [str(folder) for _, folder in found]
+        row["runs"] = [str(folder) for folder in folders]
         rows.append(row)
     _compare_with_baseline(rows)
     return rows
 
 
+def _seed_results(found: list[tuple[dict[str, Any], Path, int]],
+                  folds: int) -> tuple[list[dict[str, Any]], list[Path]]:
+    """One result per seed and the run folders behind them.
+
+    Without folds every run is a seed's result; with K folds the seeds that have all K
+    fold runs, each pooled (:func:`pool_folds`), and the others are left out.
+    """
+    if not folds:
+        return [r for r, _, _ in found], [folder for _, folder, _ in found]
+    by_seed: dict[int, list[tuple[dict[str, Any], Path, int]]] = defaultdict(list)
+    for item in found:
+        by_seed[item[0]["seed"]].append(item)
+    results, folders = [], []
+    for _, runs in sorted(by_seed.items()):
+        if sorted(fold for _, _, fold in runs) == list(range(folds)):
+            results.append(pool_folds([r for r, _, _ in runs]))
+            folders += [folder for _, folder, _ in runs]
+    return results, folders
+
+
+def _pooled(stats: list[dict[str, float]]) -> dict[str, float]:
+    """Mean over all cases of several parts, from each part's mean and case count."""
+    parts = [(s["mean"], s["n"]) for s in stats
+             if s.get("n") and s.get("mean") is not None and not math.isnan(s["mean"])]
+    n = sum(k for _, k in parts)
+    return {"mean": sum(m * k for m, k in parts) / n if n else math.nan, "n": n}
+
+
+def pool_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One seed's cross-validation as one result: every metric over all folds' val cases.
+
+    Each fold's mean is weighted by its number of cases (patients for the clinical
+    errors), so the pooled mean is the plain mean over every case, each validated once.
+    Wall time is the mean per fold run, peak memory the largest.
+
+    Args:
+        results: ``result.json`` contents of the K fold runs of one seed.
+    """
+    first = results[0]
+    pooled: dict[str, Any] = {
+        "seed": first["seed"], "iterations": first["iterations"],
+        "distance_units": first.get("distance_units", "voxel"),
+        "val": {m: _pooled([r["val"][m] for r in results]) for m in first["val"]
+                if all(m in r["val"] for r in results)},
+        "val_per_class": {c: {m: _pooled([r["val_per_class"][c][m] for r in results])
+                              for m in first["val_per_class"][c]}
+                          for c in first["val_per_class"]},
+        "wall_seconds": float(np.mean([r["wall_seconds"] for r in results])),
+    }
+    peaks = [r["peak_memory_gib"] for r in results if r.get("peak_memory_gib") is not None]
+    if peaks:
+        pooled["peak_memory_gib"] = max(peaks)
+    if all("clinical" in r for r in results):
+        pooled["clinical"] = {
+            key: {"mae": _pooled([{"mean": r["clinical"][key]["mae"],
+                                   "n": r["clinical"][key]["n"]} for r in results])["mean"]}
+            for key in CLINICAL_COLUMNS}
+    return pooled
+
+
 def _compare_with_baseline(rows: list[dict[str, Any]]) -> None:
     """Set ``vs_baseline`` of each row: its paired Dice difference to the baseline.
 
-    The baseline is the :data:`BASELINE` row of the same budget; the difference is per
+    The baseline is the :data:`BASELINE` row of the same budget and folds; the difference is per
     val patient, seeds averaged (:mod:`semiseg.metrics.compare`). Rows lacking per-case
     metrics get none.
     """
@@ -180,10 +263,12 @@ def _compare_with_baseline(rows: list[dict[str, Any]]) -> None:
             row["patient_dice"] = patient_scores(row["runs"])
         except SemisegError:  # a run without per-case metrics
             continue
-    baselines = {(r["labeled"], r.get("budget_unit")): r for r in rows
-                 if r["method"] == BASELINE and "patient_dice" in r}
+    def protocol(row: dict[str, Any]) -> tuple[Any, ...]:  # rows that can be paired
+        return row["labeled"], row.get("budget_unit"), row.get("folds", 0)
+
+    baselines = {protocol(r): r for r in rows if r["method"] == BASELINE and "patient_dice" in r}
     for row in rows:
-        base = baselines.get((row["labeled"], row.get("budget_unit")))
+        base = baselines.get(protocol(row))
         if base is not None and row is not base and "patient_dice" in row:
             row["vs_baseline"] = paired_comparison(row["patient_dice"], base["patient_dice"])
 
@@ -218,7 +303,9 @@ def table_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
     body = []
     for r in rows:
         budget = f"{r['labeled']}%" if r.get("budget_unit") == "%" else str(r["labeled"])
-        cells = [r["method"], budget, ",".join(map(str, r["seeds"])),
+        seeds = ",".join(map(str, r["seeds"])) + (f" ({r['folds']}-fold CV)" if "folds" in r
+                                                  else "")
+        cells = [r["method"], budget, seeds,
                  fmt(r["dice"], 100), fmt(r["jaccard"], 100), fmt(r["hd95"]), fmt(r["asd"])]
         if paired:
             cells.append(format_comparison(r["vs_baseline"], 100) if "vs_baseline" in r
@@ -244,7 +331,8 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     flat = []
     for r in rows:
         item: dict[str, Any] = {"method": r["method"], "labeled": r["labeled"],
-                                "seeds": " ".join(map(str, r["seeds"])), "units": r["units"]}
+                                "seeds": " ".join(map(str, r["seeds"])),
+                                "folds": r.get("folds", 0), "units": r["units"]}
         for m in (*METRICS, *(m for m in OPTIONAL_METRICS if m in r),
                   *(m for m in CLINICAL_COLUMNS.values() if m in r)):
             item[f"{m}_mean"], item[f"{m}_std"] = r[m]["mean"], r[m]["std"]

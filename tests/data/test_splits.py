@@ -46,6 +46,52 @@ def test_split_from_patient_order(tmp_path: Path) -> None:
     validate_split(split, CASES, str(path))
 
 
+@pytest.mark.parametrize("folds", [2, 3, 10])
+def test_cross_validation_folds_validate_every_patient_once(folds: int) -> None:
+    group = r"^(p\d+)_"
+    splits = [make_split(CASES, num_labeled=1, seed=4, group_by=group, folds=folds, fold=f)
+              for f in range(folds)]
+    val = [c for s in splits for c in s.val]
+    assert sorted(val) == sorted(CASES)  # each of the 10 patients held out exactly once
+    sizes = [len(s.val) // 2 for s in splits]
+    assert max(sizes) - min(sizes) <= 1 and sum(sizes) == 10
+    for split in splits:
+        validate_split(split, CASES, "cv")
+        assert len(split.labeled) == 2 and not set(split.labeled) & set(split.val)
+        assert len(split.labeled) + len(split.unlabeled) + len(split.val) == 20
+    assert splits[0] == make_split(CASES, 1, seed=4, group_by=group, folds=folds, fold=0)
+    other_seed = [make_split(CASES, 1, seed=5, group_by=group, folds=folds, fold=f).val
+                  for f in range(folds)]
+    assert other_seed != [s.val for s in splits]
+
+
+def test_cross_validation_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="cannot make 11 cross-validation folds of 10 patients"):
+        make_split(CASES, 1, group_by=r"^(p\d+)_", folds=11, fold=0)
+    saved = tmp_path / "saved.json"
+    save_split(make_split(CASES, 1, group_by=r"^(p\d+)_"), saved)
+    with pytest.raises(DataError, match="saved split fixes its val cases"):
+        load_split(saved, folds=2, fold=0)
+
+
+def test_cross_validation_over_a_patient_order(tmp_path: Path) -> None:
+    """Train and val patients are pooled into folds; test stays out; labeled follow the order."""
+    test = ["p10_frame01", "p10_frame02"]
+    order = [f"p{i:02d}" for i in (5, 2, 7, 0, 1, 3, 4, 6)]
+    path = tmp_path / "splits.json"
+    path.write_text(json.dumps({"train": CASES[:16], "val": CASES[16:], "test": test,
+                                "labeled_patients_order": order}))
+    splits = [load_split(path, num_labeled=2, folds=5, fold=f, seed=1) for f in range(5)]
+    assert sorted(c for s in splits for c in s.val) == sorted(CASES)
+    for split in splits:
+        assert split.test == test
+        validate_split(split, CASES + test, str(path))
+        held = {c.split("_")[0] for c in split.val}
+        first_two = [p for p in order if p not in held][:2]
+        assert sorted(split.labeled) == sorted(f"{p}_frame0{f}" for p in first_two for f in (1, 2))
+        assert split.patients["p10_frame01"] == "p10" and split.patients["p08_frame02"] == "p08"
+
+
 def test_scans_without_masks_join_unlabeled_except_held_out_patients() -> None:
     split = make_split(CASES, num_labeled=2, group_by=r"^(p\d+)_")
     val_patient = patient_of(split.val[0], r"^(p\d+)_")

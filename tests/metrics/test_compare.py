@@ -55,6 +55,21 @@ def test_seeds_are_averaged_then_frames_per_patient(tmp_path: Path) -> None:
     assert patient_scores([s0, s1]) == pytest.approx({"patient002": 0.7, "patient003": 0.5})
 
 
+def test_cross_validation_folds_are_pooled_not_intersected(tmp_path: Path) -> None:
+    """Each fold run scores only its val patients: a case comes from the runs that have it."""
+    runs = []
+    for name, rows in (("f0-s0", [("a", "LV", 0.8, 1.0)]), ("f1-s0", [("b", "LV", 0.4, 1.0)]),
+                       ("f0-s1", [("a", "LV", 0.6, 1.0)]), ("f1-s1", [("b", "LV", 0.2, 1.0)])):
+        run = _run(tmp_path, name, rows)
+        (run / "config.yaml").write_text(f"data:\n  folds: 2\n  fold: {name[1]}\n")
+        runs.append(run)
+    assert patient_scores(runs) == pytest.approx({"a": 0.7, "b": 0.3})
+    # the same folders without a cross-validation config: only cases every run scored
+    for run in runs:
+        (run / "config.yaml").unlink()
+    assert patient_scores(runs) == {}
+
+
 def test_paired_statistics_by_hand() -> None:
     a = {f"p{i}": v for i, v in enumerate([0.9, 0.8, 0.7, 0.6, 0.5])}
     b = {f"p{i}": v - d for i, (v, d) in enumerate(zip(a.values(), [0.1, 0.2, 0.3, 0.4, 0.5],

@@ -76,6 +76,22 @@ def labeled_budget(num_patients: int, num_labeled: int, labeled_percent: float) 
     return num_labeled
 
 
+def fold_patients(shuffled: list[str], folds: int, fold: int) -> tuple[list[str], list[str]]:
+    """Cross-validation: ``(val, rest)`` of fold ``fold`` of ``folds``, in shuffled order.
+
+    Patients are dealt round-robin, so fold sizes differ by at most one and the folds
+    together hold every patient exactly once.
+
+    Raises:
+        DataError: fewer patients than folds.
+    """
+    if folds > len(shuffled):
+        raise DataError(f"cannot make {folds} cross-validation folds of {len(shuffled)} "
+                        "patients; lower data.folds")
+    val = set(shuffled[fold::folds])
+    return [p for p in shuffled if p in val], [p for p in shuffled if p not in val]
+
+
 def make_split(
     cases: list[str],
     num_labeled: int,
@@ -83,8 +99,13 @@ def make_split(
     val_fraction: float = 0.2,
     group_by: str = "",
     labeled_percent: float = 0.0,
+    folds: int = 0,
+    fold: int = 0,
 ) -> Split:
     """A seeded split by patient: val patients first, then the labeled ones, rest unlabeled.
+
+    With ``folds`` >= 2 the val patients are fold ``fold`` of a K-fold partition of the
+    patients shuffled by ``seed`` (:func:`fold_patients`) instead of ``val_fraction``.
 
     Raises:
         DataError: too few patients for the requested parts.
@@ -92,15 +113,18 @@ def make_split(
     groups = _group(sorted(cases), group_by, None)
     patients = sorted(groups)
     random.Random(seed).shuffle(patients)
-    n_val = max(1, round(val_fraction * len(patients)))
-    train_patients = patients[n_val:]
+    if folds:
+        val_patients, train_patients = fold_patients(patients, folds, fold)
+    else:
+        n_val = max(1, round(val_fraction * len(patients)))
+        val_patients, train_patients = patients[:n_val], patients[n_val:]
     n_lab = labeled_budget(len(train_patients), num_labeled, labeled_percent)
     if n_lab >= len(train_patients):
         raise DataError(
             f"cannot label {n_lab} of {len(train_patients)} training patients and keep "
             "unlabeled ones; lower data.num_labeled"
         )
-    part = {"val": patients[:n_val], "labeled": train_patients[:n_lab],
+    part = {"val": val_patients, "labeled": train_patients[:n_lab],
             "unlabeled": train_patients[n_lab:]}
     split = Split(**{k: sorted(c for p in v for c in groups[p]) for k, v in part.items()})
     split.patients = {c: p for p, cs in groups.items() for c in cs}
@@ -113,8 +137,16 @@ def split_from_order(
     num_labeled: int,
     group_by: str = "",
     labeled_percent: float = 0.0,
+    folds: int = 0,
+    fold: int = 0,
+    seed: int = 0,
 ) -> Split:
-    """Labeled = all cases of the first N patients of the file's labeled order."""
+    """Labeled = all cases of the first N patients of the file's labeled order.
+
+    With ``folds`` >= 2 the file's train and val patients are pooled and split into
+    folds (shuffled by ``seed``); fold ``fold`` is the val set, the labeled patients are
+    the first N of the order outside it, and the test cases stay test cases.
+    """
     order_key = next(k for k in _ORDER_KEYS if k in spec)
     order = [str(p) for p in spec[order_key]]
     train = [str(c) for c in spec["train"]]
@@ -122,18 +154,31 @@ def split_from_order(
     missing = [p for p in order if p not in groups]
     if missing:
         raise DataError(f"{path}: {order_key} names patients without train cases: {missing[:3]}")
-    n_lab = labeled_budget(len(groups), num_labeled, labeled_percent)
-    if n_lab >= len(order):
-        raise DataError(f"{path}: asked for {n_lab} labeled patients, order lists {len(order)}")
-    labeled_patients = set(order[:n_lab])
-    labeled = [c for c in train if patient_of(c, group_by, order) in labeled_patients]
-    unlabeled = [c for c in train if c not in set(labeled)]
     val = [str(c) for c in spec.get("val", [])]
     test = [str(c) for c in spec.get("test", [])]
     patients = {c: patient_of(c, group_by, order) for c in train}
     # val/test patients are not in the order: name them the way train cases name theirs
     # (ACDC: "<patient>_frame01"), so that their other scans can be kept out of training
     patients.update(patients_like_train(val + test, patients, group_by))
+    if folds:
+        pool = train + val
+        shuffled = sorted({patients[c] for c in pool})
+        random.Random(seed).shuffle(shuffled)
+        val_patients, rest = fold_patients(shuffled, folds, fold)
+        held_out = set(val_patients)
+        order = [p for p in order if p not in held_out]
+        n_train_patients = len(rest)
+        train, val = ([c for c in pool if patients[c] not in held_out],
+                      [c for c in pool if patients[c] in held_out])
+    else:
+        n_train_patients = len(groups)
+    n_lab = labeled_budget(n_train_patients, num_labeled, labeled_percent)
+    if n_lab >= len(order):
+        raise DataError(f"{path}: asked for {n_lab} labeled patients, order lists {len(order)}"
+                        + (f" outside val fold {fold}" if folds else ""))
+    labeled_patients = set(order[:n_lab])
+    labeled = [c for c in train if patients[c] in labeled_patients]
+    unlabeled = [c for c in train if c not in set(labeled)]
     return Split(labeled=labeled, unlabeled=unlabeled, val=val, test=test, patients=patients)
 
 
@@ -157,11 +202,22 @@ def load_split(
     num_labeled: int = 0,
     group_by: str = "",
     labeled_percent: float = 0.0,
+    folds: int = 0,
+    fold: int = 0,
+    seed: int = 0,
 ) -> Split:
-    """Read either split format (see the module docstring)."""
+    """Read either split format (see the module docstring).
+
+    ``folds``/``fold``/``seed``: cross-validation over a file with a labeled order (see
+    :func:`split_from_order`); a saved semiseg split is one fixed split and cannot be
+    cross-validated.
+    """
     path = Path(path)
     spec = read_json_object(path, "split file does not exist")
     if "labeled" in spec:
+        if folds:
+            raise DataError(f"{path}: a saved split fixes its val cases; cross-validation "
+                            "(data.folds) needs a data set's splits.json or a generated split")
         for key in ("labeled", "unlabeled", "val"):
             if not isinstance(spec.get(key), list):
                 raise DataError(f"{path}: key {key!r} must be a list of case ids")
@@ -170,7 +226,8 @@ def load_split(
                      unlabeled=list(map(str, spec["unlabeled"])), val=list(map(str, spec["val"])),
                      test=list(map(str, spec.get("test", []))), patients=dict(patients))
     if "train" in spec and any(k in spec for k in _ORDER_KEYS):
-        return split_from_order(spec, path, num_labeled, group_by, labeled_percent)
+        return split_from_order(spec, path, num_labeled, group_by, labeled_percent,
+                                folds, fold, seed)
     raise DataError(
         f"{path}: unknown split format; expected keys labeled/unlabeled/val, or train/val "
         f"with one of {_ORDER_KEYS}"

@@ -52,16 +52,17 @@ def resolve_split(dataset: NnUNetDataset, cfg: DataConfig, seed: int) -> tuple[S
     part, except those of val/test patients. Every split is validated against the data
     set's cases.
     """
-    if cfg.split:
-        source = cfg.split
-        split = load_split(cfg.split, cfg.num_labeled, cfg.group_by, cfg.labeled_percent)
-    elif (dataset.root / "splits.json").is_file():
-        source = str(dataset.root / "splits.json")
-        split = load_split(source, cfg.num_labeled, cfg.group_by, cfg.labeled_percent)
+    folds = (cfg.folds, cfg.fold)
+    if cfg.split or (dataset.root / "splits.json").is_file():
+        source = cfg.split or str(dataset.root / "splits.json")
+        split = load_split(source, cfg.num_labeled, cfg.group_by, cfg.labeled_percent,
+                           *folds, seed)
     else:
         source = f"generated (seed {seed})"
         split = make_split(dataset.training_cases, cfg.num_labeled, seed, cfg.val_fraction,
-                           cfg.group_by, cfg.labeled_percent)
+                           cfg.group_by, cfg.labeled_percent, *folds)
+    if cfg.folds:
+        source += f", cross-validation fold {cfg.fold} of {cfg.folds}"
     left_out = add_unlabeled_scans(split, dataset.unlabeled_cases, cfg.group_by)
     if left_out:
         source += (f"; {len(left_out)} unlabeled scans of val/test patients left out "

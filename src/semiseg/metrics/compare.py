@@ -19,13 +19,14 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from semiseg.config import read_yaml
 from semiseg.data.splits import patients_like_train
 from semiseg.errors import SemisegError
 
@@ -61,12 +62,20 @@ def patient_scores(run_dirs: Sequence[str | Path], metric: str = "dice") -> dict
     """Per-patient score of a method: cases averaged over its runs, then per patient.
 
     Patients come from the first run's ``split.json`` (``patients``: case -> patient;
-    a case without one is its own patient). Only cases every run scored are kept.
+    a case without one is its own patient). Only cases every run scored are kept; when
+    the runs are folds of a cross-validation (``data.folds`` in their ``config.yaml``),
+    each scored only its fold, and a case is averaged over the runs that scored it
+    (those scored by the most runs are kept: one per seed when every fold is there).
     """
     if not run_dirs:
         raise SemisegError("no run folder given")
     tables = [case_scores(r, metric) for r in run_dirs]
-    cases = sorted(set.intersection(*(set(t) for t in tables)))
+    if all(_is_fold(r) for r in run_dirs):
+        counts = Counter(c for t in tables for c in t)
+        most = max(counts.values(), default=0)
+        cases = sorted(c for c, k in counts.items() if k == most)
+    else:
+        cases = sorted(set.intersection(*(set(t) for t in tables)))
     split = Path(run_dirs[0]) / "split.json"
     patients = json.loads(split.read_text()).get("patients", {}) if split.is_file() else {}
     # splits written before val patients were named (case -> itself): name them now
@@ -74,8 +83,17 @@ def patient_scores(run_dirs: Sequence[str | Path], metric: str = "dice") -> dict
     patients = {**patients, **patients_like_train(unnamed, patients)}
     grouped: dict[str, list[float]] = defaultdict(list)
     for case in cases:
-        grouped[patients.get(case, case)].append(float(np.mean([t[case] for t in tables])))
+        grouped[patients.get(case, case)].append(
+            float(np.mean([t[case] for t in tables if case in t])))
     return {p: float(np.mean(v)) for p, v in grouped.items()}
+
+
+def _is_fold(run_dir: str | Path) -> bool:
+    """Whether a run is one fold of a cross-validation (``data.folds`` >= 2)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        return False
+    return int((read_yaml(path).get("data") or {}).get("folds", 0) or 0) >= 2
 
 
 def paired_comparison(a: dict[str, float], b: dict[str, float], metric: str = "dice",
