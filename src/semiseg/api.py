@@ -16,6 +16,7 @@ from semiseg.config import RunConfig
 from semiseg.data.compatibility import InputCheck
 from semiseg.data.io import read_image, write_label
 from semiseg.data.nnunet import NnUNetDataset, list_cases, open_dataset, read_case_table
+from semiseg.data.profile import DataProfile, make_profile, read_profile
 from semiseg.data.splits import load_split
 from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.data import load_cases
@@ -39,25 +40,75 @@ from semiseg.metrics.report import write_json
 from semiseg.postprocess import POSTPROCESS_MODES, postprocess_labels
 
 
-def load_trained(run_dir: str | Path, checkpoint: str = "best",
+def load_trained(run_dir: str | Path, checkpoint: str = "best", data: str | None = None,
+                 need_cases: bool = True,
                  ) -> tuple[RunConfig, SemiSupervisedMethod, NnUNetDataset]:
-    """Config, method with trained weights (on its device) and data set of a run folder."""
+    """Config, method with trained weights (on its device) and data set of a run folder.
+
+    Args:
+        run_dir: The run folder.
+        checkpoint: "best" or "last".
+        data: A data set folder to use instead of the run's ``data.root`` (e.g. an
+            external test set); it must have the classes and channels the run was
+            trained with.
+        need_cases: False when only new scans will be predicted: the run's
+            ``data_profile.json`` (:mod:`semiseg.data.profile`) then stands in for the
+            data set, which need not be present.
+    """
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
-    dataset = open_dataset(config.data.root, config.data.case_table)
+    profile = read_profile(run_dir)
+    if profile is not None and not need_cases and data is None:
+        dataset = profile.dataset(run_dir)
+    else:
+        dataset = _open_data(run_dir, config, profile, data)
     state = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt")
     method = method_from_checkpoint(config, dataset, state, resolve_device(config.train.device))
     return config, method.eval(), dataset
 
 
+def _open_data(run_dir: Path, config: RunConfig, profile: DataProfile | None,
+               data: str | None) -> NnUNetDataset:
+    """The run's data set (or ``data``), checked against the classes it was trained with."""
+    root = Path(data or config.data.root)
+    if not root.is_dir():
+        why = ("it was trained before runs kept a data_profile.json, so it needs its data set"
+               if profile is None else "give --data ROOT for a copy of the data set")
+        raise DataError(f"{root}: data set folder of {run_dir} does not exist ({why})")
+    dataset = open_dataset(root, config.data.case_table if data is None else "")
+    if profile is not None:
+        trained = profile.dataset(run_dir)
+        if (dataset.labels, dataset.num_channels) != (trained.labels, trained.num_channels):
+            raise DataError(f"{root}: classes {dataset.labels} and {dataset.num_channels} input "
+                            f"channel(s) differ from those {run_dir} was trained with "
+                            f"({trained.labels}, {trained.num_channels})")
+    return dataset
+
+
 def _case_ids(cases: str, run_dir: Path | None, available: list[str]) -> list[str]:
-    if cases == "val":
+    """The case ids ``--cases`` names: "val"/"test" of the run's split, "all", or a file.
+
+    Without a run folder (scoring a prediction folder) "val" and "all" are every case of
+    ``available``.
+    """
+    if cases == "all" or (cases == "val" and run_dir is None):
+        return available
+    if cases in ("val", "test"):
         if run_dir is None:
-            return available
-        return load_split(run_dir / "split.json").val
+            raise SemisegError(f"--cases {cases} needs a run folder (its split names them)")
+        ids = getattr(load_split(run_dir / "split.json"), cases)
+        if not ids:
+            raise SemisegError(f"{run_dir}: its split has no {cases} cases")
+        missing = [c for c in ids if c not in available]
+        if missing:
+            raise DataError(f"{len(missing)} {cases} case(s) of {run_dir} are not in the data "
+                            f"set (e.g. {missing[0]}); --data ROOT for one that has them, or "
+                            "--cases all|FILE")
+        return ids
     path = Path(cases)
     if not path.is_file():
-        raise SemisegError(f"--cases {cases}: expected 'val' or a file with one case id per line")
+        raise SemisegError(f"--cases {cases}: expected val, test, all or a file with one case "
+                           "id per line")
     ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     unknown = [c for c in ids if c not in available]
     if unknown:
@@ -78,13 +129,15 @@ def _override_final(config: RunConfig, tta: bool | None, postprocess: str | None
 
 def load_predictors(runs: Sequence[str | Path], checkpoint: str = "best",
                     tta: bool | None = None, postprocess: str | None = None,
+                    data: str | None = None, need_cases: bool = True,
                     ) -> tuple[RunConfig, list[Predictor], NnUNetDataset]:
     """The trained networks of one run, or of several (an ensemble), ready to predict.
 
     Members must share the data set's classes and channels and the intensity
     normalisation; they may differ in anything else (method, network, patch size,
     dimensionality). ``tta`` and ``postprocess`` override every member's ``eval.tta`` and
-    ``eval.postprocess`` when not None.
+    ``eval.postprocess`` when not None; ``data`` and ``need_cases`` are
+    :func:`load_trained`'s.
 
     Returns:
         The first run's config and data set (they lead: metrics, post-processing, output
@@ -95,7 +148,7 @@ def load_predictors(runs: Sequence[str | Path], checkpoint: str = "best",
     predictors: list[Predictor] = []
     lead: tuple[RunConfig, NnUNetDataset] | None = None
     for run in runs:
-        config, method, dataset = load_trained(run, checkpoint)
+        config, method, dataset = load_trained(run, checkpoint, data, need_cases)
         _override_final(config, tta, postprocess)
         if lead is None:
             lead = (config, dataset)
@@ -120,18 +173,24 @@ def _runs(run: str | Path | Sequence[str | Path]) -> list[Path]:
 
 def evaluate_run(run: str | Path | Sequence[str | Path], checkpoint: str = "best",
                  cases: str = "val", out: str | Path | None = None, tta: bool | None = None,
-                 postprocess: str | None = None) -> tuple[dict[str, Any], Path]:
+                 postprocess: str | None = None, data: str | None = None,
+                 ) -> tuple[dict[str, Any], Path]:
     """Predict and score ``cases`` with a run's checkpoint; writes metrics and predictions.
+
+    ``cases``: "val" or "test" of the run's split, "all" cases of the data set, or a file
+    of case ids. ``data``: score on another data set folder than the run's (an external
+    test set, a copy elsewhere), with the classes the run was trained with.
 
     Several runs are evaluated as an ensemble (their mean probability, see
     :func:`load_predictors`); with ``cases="val"`` they must share the val cases, so that
     no member has trained on what is scored. Output: ``out``, by default
     ``RUN/eval-<checkpoint>`` (an ensemble: ``FIRST_RUN/eval-ensemble-<checkpoint>``, with
-    ``members.json`` naming the runs). ``tta`` and ``postprocess`` override the runs'
+    ``members.json`` naming the runs; other data or cases than the val cases add their
+    names: ``RUN/eval-<data>-<cases>-<checkpoint>``). ``tta`` and ``postprocess`` override the runs'
     ``eval.tta`` (test-time mirroring) and ``eval.postprocess`` when not None.
     """
     run_dirs = _runs(run)
-    config, predictors, dataset = load_predictors(run_dirs, checkpoint, tta, postprocess)
+    config, predictors, dataset = load_predictors(run_dirs, checkpoint, tta, postprocess, data)
     ids = _case_ids(cases, run_dirs[0], dataset.training_cases)
     if cases == "val":
         for other in run_dirs[1:]:
@@ -140,6 +199,9 @@ def evaluate_run(run: str | Path | Sequence[str | Path], checkpoint: str = "best
                                    "ensemble members must share them (or give --cases FILE)")
     loaded = load_cases(dataset, ids, config.data.normalize)
     name = "eval-ensemble" if len(run_dirs) > 1 else "eval"
+    if data is not None or cases != "val":  # never over the run's own val evaluation
+        name += "".join(f"-{part}" for part in (Path(data).name if data else "",
+                                                 Path(cases).stem) if part)
     out_dir = Path(out) if out else run_dirs[0] / f"{name}-{checkpoint}"
     rows, summary, preds = evaluate_network(predictors, loaded, dataset.class_names,
                                             out_dir / "predictions", dataset.file_ending)
@@ -227,8 +289,13 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     Returns:
         The prediction files and the read-out table (None when there is none).
     """
-    config, predictors, dataset = load_predictors(_runs(run), checkpoint, tta, postprocess)
-    check = InputCheck(config.data, dataset, load_split(_runs(run)[0] / "split.json").labeled)
+    config, predictors, dataset = load_predictors(_runs(run), checkpoint, tta, postprocess,
+                                                  need_cases=False)
+    lead = _runs(run)[0]
+    profile = read_profile(lead)
+    if profile is None:  # a run trained before profiles: its data set has the answers
+        profile = make_profile(config.data, dataset, load_split(lead / "split.json").labeled)
+    check = InputCheck(profile.voxel_size, profile.orientation)
     inp = Path(input_dir)
     if not inp.is_dir():
         raise DataError(f"{inp}: input folder does not exist")
@@ -242,7 +309,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     source = dataclasses.replace(dataset, root=inp.parent, case_info=info)
     from semiseg.data.loading import normalize_image
 
-    readouts = ReadoutCollector(dataset)
+    readouts = ReadoutCollector(dataset, heads=profile.head_reference)
     written = []
     for case_id in tqdm(ids, desc="predict", unit="case", disable=not progress,
                         file=sys.stderr):

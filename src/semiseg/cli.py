@@ -69,9 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(their mean probability)")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--pred", help="folder of predictions <case><ending> to score instead")
-    p.add_argument("--data", help="data set for --pred (default: the run's)")
-    p.add_argument("--cases", default="val", help="'val' (of the run's split) or a file of ids")
-    p.add_argument("-o", "--out", help="where to write metrics (default RUN/eval-<checkpoint>)")
+    p.add_argument("--data", help="data set to score on (default: the run's): another copy, or "
+                                  "an external test set with the run's classes")
+    p.add_argument("--cases", default="val",
+                   help="val or test (of the run's split), all (every labeled case of the "
+                        "data set), or a file of case ids")
+    p.add_argument("-o", "--out", help="where to write metrics (default RUN/eval-<checkpoint>; "
+                                       "other cases or data: RUN/eval-<data>-<cases>-<checkpoint>)")
     p.add_argument("--tta", action="store_true",
                    help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
     p.add_argument("--postprocess", choices=POSTPROCESS_MODES,
@@ -103,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "suspect cases flagged (needs a semiqc run)")
     p.add_argument("run", help="a trained semiqc run folder (its quality network)")
     p.add_argument("--pred", help="folder of predictions to judge (default: the run's own)")
-    p.add_argument("--cases", default="val", help="'val' (of the run's split) or a file of ids")
+    p.add_argument("--cases", default="val",
+                   help="val or test (of the run's split), all, or a file of case ids")
     p.add_argument("--threshold", type=float, help="suspect below this predicted Dice "
                                                    "(default: the run's qc_threshold)")
     p.add_argument("--lv", default="LV", help="class name of the LV cavity")
@@ -248,7 +253,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         if not args.run:
             raise SemisegError("semiseg evaluate needs a run folder or --pred FOLDER --data ROOT")
         summary, out = evaluate_run(args.run, args.checkpoint, args.cases, args.out,
-                                    args.tta or None, args.postprocess)
+                                    args.tta or None, args.postprocess, args.data)
     if "members" in summary:
         print(f"ensemble of {len(summary['members'])} runs: {', '.join(summary['members'])}")
     print(format_summary(summary))

@@ -322,12 +322,15 @@ class ReadoutCollector:
     each 2D prediction (mm with a pixel size, else pixels).
     """
 
-    def __init__(self, dataset: NnUNetDataset, spec: CardiacSpec | None = None) -> None:
+    def __init__(self, dataset: NnUNetDataset, spec: CardiacSpec | None = None,
+                 heads: bool | None = None) -> None:
         self.spec = spec or CardiacSpec()
         self.labels = dataset.labels
         self.cardiac = all(n in dataset.labels for n in (self.spec.lv, self.spec.rv,
                                                          self.spec.myo))
-        self.heads = any("head_circumference_mm" in v for v in dataset.case_info.values())
+        # head data: told by the run's data profile, else read from the case table
+        self.heads = (any("head_circumference_mm" in v for v in dataset.case_info.values())
+                      if heads is None else heads)
         self.volumes: dict[str, dict[str, float]] = {}
         self.in_ml: dict[str, bool] = {}
         self.heads_rows: list[dict[str, Any]] = []

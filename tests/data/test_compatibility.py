@@ -8,6 +8,7 @@ import pytest
 
 from semiseg.api import predict_folder
 from semiseg.data.io import Geometry, axis_codes
+from semiseg.data.profile import PROFILE_FILE
 from semiseg.engine.loop import train
 from tests.conftest import tiny_config
 
@@ -57,6 +58,11 @@ def test_predict_warns_about_inputs_unlike_the_training_scans(
     if name == "blind":
         assert "coarse_0000.nii.gz (3 x 3 x 8 mm)" in said[0]
         assert "training scans' 1.5 x 1.5 x 8 mm" in said[0]
+        # a run trained before data profiles: the same from its data set's headers
+        (tmp_path / name / PROFILE_FILE).unlink()
+        again: list[str] = []
+        predict_folder(tmp_path / name, scans, tmp_path / "out-old", warn=again.append)
+        assert again == said
     assert "(RAS; e.g. " in said[-1] and "mirrored_0000.nii.gz (LAS)" in said[-1]
 
 

@@ -25,6 +25,21 @@ from semiseg.data.spacing import (
 )
 
 
+def training_reference(cfg: DataConfig, dataset: NnUNetDataset,
+                       training_ids: Sequence[str]) -> tuple[list[float] | None, str | None]:
+    """``(voxel size, orientation)`` of the scans a network learned from, for :class:`InputCheck`.
+
+    Args:
+        cfg: The run's data settings (at ``target_spacing`` no voxel size is checked).
+        dataset: The training data set (its headers are read, not its voxels).
+        training_ids: The cases the network learned from (the run's labeled cases).
+    """
+    files = [(path, read_geometry(path))  # each header read once
+             for path in (dataset.image_paths(c)[0] for c in training_ids)]
+    voxel_size = None if cfg.target_spacing else training_voxel_size(cfg, dataset.root, files)
+    return voxel_size, training_orientation([geometry for _, geometry in files])
+
+
 def training_orientation(geometries: Sequence[Geometry]) -> str | None:
     """The most common orientation of the training scans, or None when none has one."""
     known = Counter(c for c in map(axis_codes, geometries) if c)
@@ -35,19 +50,15 @@ class InputCheck:
     """The training scans' geometry, and the inputs that differ from it.
 
     Args:
-        cfg: The run's data settings (a network trained at ``target_spacing`` resamples
-            every input by its own voxel size, so sizes are not checked).
-        dataset: The training data set (its headers are read, not its voxels).
-        training_ids: The cases the network learned from (the run's labeled cases).
+        voxel_size: The training scans' median voxel size in mm, or None not to check
+            voxel sizes (2D networks, networks trained at ``data.target_spacing``, which
+            resample every input by its own voxel size; see :func:`training_reference`).
+        orientation: Their usual orientation (axis codes such as "RAS"), or None.
     """
 
-    def __init__(self, cfg: DataConfig, dataset: NnUNetDataset,
-                 training_ids: Sequence[str]) -> None:
-        paths = [dataset.image_paths(c)[0] for c in training_ids]
-        files = [(path, read_geometry(path)) for path in paths]  # each header read once
-        self.voxel_size = (None if cfg.target_spacing else
-                           training_voxel_size(cfg, dataset.root, files))
-        self.orientation = training_orientation([geometry for _, geometry in files])
+    def __init__(self, voxel_size: Sequence[float] | None, orientation: str | None) -> None:
+        self.voxel_size = list(voxel_size) if voxel_size else None
+        self.orientation = orientation
         self.checked = 0
         self.other_size: list[str] = []
         self.other_orientation: list[str] = []

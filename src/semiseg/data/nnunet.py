@@ -263,18 +263,16 @@ def list_cases(root: Path, folder: str, ending: str, num_channels: int,
     return cases, problems
 
 
-def scan_dataset(root: str | Path) -> tuple[NnUNetDataset, list[str]]:
-    """Read dataset.json and list the case files, collecting every problem found.
+def parse_dataset_json(meta: dict[str, Any], path: Path) -> tuple[dict[str, int], list[str], str]:
+    """Labels, channel names (in channel order) and file ending of a ``dataset.json``.
 
-    Returns:
-        ``(dataset, problems)``; problems are one-line messages naming the file.
+    Args:
+        meta: Its content.
+        path: Where it was read from (for messages).
 
     Raises:
-        DataError: dataset.json itself is missing or unusable.
+        DataError: a missing key or a malformed entry, naming ``path``.
     """
-    root = Path(root)
-    meta = read_dataset_json(root)
-    path = root / "dataset.json"
     for key in ("labels", "channel_names", "file_ending"):
         if key not in meta:
             raise DataError(f"{path}: missing key {key!r}")
@@ -291,7 +289,22 @@ def scan_dataset(root: str | Path) -> tuple[NnUNetDataset, list[str]]:
     if [int(k) for k in order] != list(range(len(order))):
         raise DataError(f"{path}: channel_names keys must be 0..{len(order) - 1}")
     channels = [str(raw_channels[k]) for k in order]
-    labels = _parse_labels(path, meta["labels"])
+    return _parse_labels(path, meta["labels"]), channels, ending
+
+
+def scan_dataset(root: str | Path) -> tuple[NnUNetDataset, list[str]]:
+    """Read dataset.json and list the case files, collecting every problem found.
+
+    Returns:
+        ``(dataset, problems)``; problems are one-line messages naming the file.
+
+    Raises:
+        DataError: dataset.json itself is missing or unusable.
+    """
+    root = Path(root)
+    meta = read_dataset_json(root)
+    path = root / "dataset.json"
+    labels, channels, ending = parse_dataset_json(meta, path)
     if "dataset" in meta:
         raise DataError(f"{path}: explicit 'dataset' file lists are not supported; use imagesTr")
     if not (root / "imagesTr").is_dir():
