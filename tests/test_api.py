@@ -60,10 +60,20 @@ def test_a_run_folder_predicts_without_its_data_set(tiny_supervised_run: Path,
 def test_evaluate_on_another_data_set_or_other_cases(tiny_supervised_run: Path,
                                                      tiny_dataset: Path, tmp_path: Path) -> None:
     copy = Path(shutil.copytree(tiny_dataset, tmp_path / "hospital"))
+    for case in (copy / "imagesTr").glob("phantom00[1-4]_*"):  # other patients, same ids
+        case.rename(case.with_name(case.name.replace("phantom", "external")))
+        label = copy / "labelsTr" / case.name.replace("_0000", "")
+        label.rename(label.with_name(label.name.replace("phantom", "external")))
+    meta = json.loads((copy / "dataset.json").read_text())
+    (copy / "dataset.json").write_text(json.dumps({**meta, "numTraining": 12}))
     summary, out = evaluate_run(tiny_supervised_run, cases="all", data=str(copy))
     assert out == tiny_supervised_run / "eval-hospital-all-best"
-    assert summary["mean"]["dice"]["n"] == 12  # every labelled case of the other copy
-    assert len(list((out / "predictions").glob("*.nii.gz"))) == 12
+    # external001-004 are new patients; phantom005/006, which the run trained on, are left out
+    scored = sorted(p.name[:-7] for p in (out / "predictions").glob("*.nii.gz"))
+    assert scored == [f"external00{i}_frame0{f}" for i in range(1, 5) for f in (1, 2)]
+    assert summary["mean"]["dice"]["n"] == 8
+    split = json.loads((tiny_supervised_run / "split.json").read_text())
+    assert not set(scored) & set(split["labeled"] + split["unlabeled"])
     with pytest.raises(SemisegError, match="its split has no test cases"):
         evaluate_run(tiny_supervised_run, cases="test")
     meta = json.loads((copy / "dataset.json").read_text())

@@ -88,11 +88,19 @@ def _open_data(run_dir: Path, config: RunConfig, profile: DataProfile | None,
 def _case_ids(cases: str, run_dir: Path | None, available: list[str]) -> list[str]:
     """The case ids ``--cases`` names: "val"/"test" of the run's split, "all", or a file.
 
-    Without a run folder (scoring a prediction folder) "val" and "all" are every case of
-    ``available``.
+    "all": every case of ``available`` the run did not train on (its split's labeled and
+    unlabeled cases are left out: scoring them would flatter it). Without a run folder
+    (scoring a prediction folder) "val" and "all" are every case of ``available``.
     """
-    if cases == "all" or (cases == "val" and run_dir is None):
+    if run_dir is None and cases in ("val", "all"):
         return available
+    if cases == "all":
+        split = load_split(run_dir / "split.json")
+        trained = set(split.labeled) | set(split.unlabeled)
+        ids = [c for c in available if c not in trained]
+        if not ids:
+            raise DataError(f"every case of the data set is one {run_dir} trained on")
+        return ids
     if cases in ("val", "test"):
         if run_dir is None:
             raise SemisegError(f"--cases {cases} needs a run folder (its split names them)")

@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="data set to score on (default: the run's): another copy, or "
                                   "an external test set with the run's classes")
     p.add_argument("--cases", default="val",
-                   help="val or test (of the run's split), all (every labeled case of the "
-                        "data set), or a file of case ids")
+                   help="val or test (of the run's split), all (every labeled case of the data "
+                        "set that the run did not train on), or a file of case ids")
     p.add_argument("-o", "--out", help="where to write metrics (default RUN/eval-<checkpoint>; "
                                        "other cases or data: RUN/eval-<data>-<cases>-<checkpoint>)")
     p.add_argument("--tta", action="store_true",
