@@ -1,9 +1,11 @@
+import shutil
 from pathlib import Path
 
 import pytest
 
+from semiseg.cli import main
 from semiseg.engine.loop import train
-from semiseg.errors import SemisegError
+from semiseg.errors import DataError, SemisegError
 from semiseg.qc_report import plausibility, quality_control
 from tests.conftest import tiny_config
 
@@ -29,6 +31,41 @@ def test_qc_tables_on_the_run_and_on_a_prediction_folder(qc_run: Path, tmp_path:
     again = quality_control(qc_run, pred=preds, out=tmp_path / "folder", threshold=1.0)
     assert all(r["suspect"] for r in again["cases"])  # nothing reaches a predicted Dice of 1
     assert [r["case"] for r in again["cases"]] == [r["case"] for r in rows]
+
+
+def test_qc_of_new_scans_at_inference(qc_run: Path, tiny_dataset: Path, tmp_path: Path) -> None:
+    """Scans outside the data set, no labels: predicted quality, read-outs and flags."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for src in sorted((tiny_dataset / "imagesTr").glob("phantom001_*")):
+        shutil.copyfile(src, scans / src.name.replace("phantom001", "newpatient"))
+    own = quality_control(qc_run, images=scans)
+    assert own["out"] == qc_run / "qc-scans"
+    assert [r["case"] for r in own["cases"]] == ["newpatient_frame01", "newpatient_frame02"]
+    assert not any("true_dice" in r for r in own["cases"]) and "spearman" not in own["summary"]
+    (patient,) = own["patients"]
+    assert patient["patient"] == "newpatient" and "LV_EF_ref" not in patient
+    assert "clinical" not in own["summary"]  # no truth to agree with
+    # predictions of another model for one of them: only that one is judged
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    shutil.copyfile(qc_run / "eval" / "predictions" / "phantom001_frame01.nii.gz",
+                    preds / "newpatient_frame01.nii.gz")
+    given = quality_control(qc_run, pred=preds, images=scans, out=tmp_path / "given")
+    assert [r["case"] for r in given["cases"]] == ["newpatient_frame01"]
+    assert given["cases"][0]["predicted_quality"] == pytest.approx(
+        own["cases"][0]["predicted_quality"])  # the run's own segmentation of the same scan
+    with pytest.raises(DataError, match="no prediction"):
+        quality_control(qc_run, pred=tmp_path, images=scans)
+
+
+def test_qc_command(qc_run: Path, tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    code = main(["qc", str(qc_run), "-o", str(tmp_path / "val")])
+    out = capsys.readouterr().out
+    assert code == 0 and "Spearman rank correlation" in out and "qc_patients.csv" in out
+    code = main(["qc", str(qc_run), "-i", str(tmp_path / "missing")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == f"error: {tmp_path / 'missing'}: input folder does not exist"
 
 
 def test_qc_needs_a_semiqc_run(tiny_dataset: Path, tmp_path: Path) -> None:

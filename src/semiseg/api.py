@@ -257,6 +257,30 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
     return summary, out_dir
 
 
+def input_cases(dataset: NnUNetDataset, input_dir: Path,
+                case_info: dict[str, dict[str, float]] | None = None,
+                ) -> tuple[NnUNetDataset, list[str]]:
+    """A folder of new scans (``<case>_0000<ending>``, the run's channels) and its case ids.
+
+    Returns:
+        A data set like ``dataset`` (classes, channels, format) rooted at the folder's
+        parent, to load the scans with ``load_case(id, with_label=False,
+        folder=input_dir.name)``, and the ids of the complete cases.
+
+    Raises:
+        DataError: no such folder, a missing channel file, or no image at all.
+    """
+    if not input_dir.is_dir():
+        raise DataError(f"{input_dir}: input folder does not exist")
+    ids, problems = list_cases(input_dir.parent, input_dir.name, dataset.file_ending,
+                               dataset.num_channels, strict=False)
+    if problems:
+        raise DataError(problems[0])
+    if not ids:
+        raise DataError(f"{input_dir}: no <case>_0000{dataset.file_ending} images found")
+    return dataclasses.replace(dataset, root=input_dir.parent, case_info=case_info or {}), ids
+
+
 def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path,
                    out: str | Path,
                    checkpoint: str = "best", case_table: str | None = None,
@@ -305,16 +329,8 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         profile = make_profile(config.data, dataset, load_split(lead / "split.json").labeled)
     check = InputCheck(profile.voxel_size, profile.orientation)
     inp = Path(input_dir)
-    if not inp.is_dir():
-        raise DataError(f"{inp}: input folder does not exist")
-    ids, problems = list_cases(inp.parent, inp.name, dataset.file_ending, dataset.num_channels,
-                               strict=False)
-    if problems:
-        raise DataError(problems[0])
-    if not ids:
-        raise DataError(f"{inp}: no <case>_0000{dataset.file_ending} images found")
-    info = read_case_table(Path(case_table)) if case_table else {}
-    source = dataclasses.replace(dataset, root=inp.parent, case_info=info)
+    source, ids = input_cases(dataset, inp, read_case_table(Path(case_table)) if case_table
+                              else {})
     from semiseg.data.loading import normalize_image
 
     readouts = ReadoutCollector(dataset, heads=profile.head_reference)

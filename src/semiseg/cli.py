@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "suspect cases flagged (needs a semiqc run)")
     p.add_argument("run", help="a trained semiqc run folder (its quality network)")
     p.add_argument("--pred", help="folder of predictions to judge (default: the run's own)")
+    p.add_argument("-i", "--input", help="folder of new scans <case>_0000<ending> (as for "
+                                         "predict) instead of the run's data set")
     p.add_argument("--cases", default="val",
                    help="val or test (of the run's split), all, or a file of case ids")
     p.add_argument("--threshold", type=float, help="suspect below this predicted Dice "
@@ -291,7 +293,8 @@ def cmd_qc(args: argparse.Namespace) -> None:
             raise SemisegError(f"{flag}: {pattern!r} is not a regular expression ({e})") from None
     spec = CardiacSpec(lv=args.lv, rv=args.rv, myo=args.myo, ed_pattern=args.ed_pattern,
                        es_pattern=args.es_pattern)
-    result = quality_control(args.run, args.pred, args.cases, args.out, args.threshold, spec)
+    result = quality_control(args.run, args.pred, args.cases, args.out, args.threshold, spec,
+                             args.input)
     summary = result["summary"]
     print(f"{'case':<28}{'predicted Dice':>16}{'true Dice':>12}  suspect")
     for row in result["cases"]:

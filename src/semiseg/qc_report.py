@@ -12,6 +12,7 @@ per-patient read-outs (volumes, EF, myocardial mass) are checked for plausibilit
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from semiseg.errors import SemisegError
+from semiseg.data.nnunet import Case, NnUNetDataset
+from semiseg.errors import DataError, SemisegError
 from semiseg.metrics.clinical import CardiacSpec, clinical_rows, clinical_summary
 from semiseg.metrics.report import write_json, write_rows_csv
 from semiseg.qc import QualityNet
@@ -73,50 +75,49 @@ def plausibility(row: dict[str, Any]) -> list[str]:
 
 def quality_control(qc_run: str | Path, pred: str | Path | None = None, cases: str = "val",
                     out: str | Path | None = None, threshold: float | None = None,
-                    spec: CardiacSpec | None = None) -> dict[str, Any]:
+                    spec: CardiacSpec | None = None,
+                    images: str | Path | None = None) -> dict[str, Any]:
     """Score segmentations with a semiqc run's QC network; write the tables.
 
     Args:
         qc_run: A trained ``semiqc`` run folder.
         pred: Folder of predictions ``<case><ending>``; None predicts with the run's own
             segmenter.
-        cases: "val" or a file of case ids.
-        out: Output folder (default ``<qc_run>/qc``).
+        cases: "val", "test" or "all" of the data set, or a file of case ids (without
+            ``images``; see :func:`semiseg.api.evaluate_run`).
+        out: Output folder (default ``<qc_run>/qc``; with ``images``
+            ``<qc_run>/qc-<images folder name>``).
         threshold: Predicted quality below which a case is suspect (default the run's
             ``qc_threshold``).
         spec: Cardiac structure names and phase patterns for the clinical read-outs.
+        images: A folder of new scans (``<case>_0000<ending>``, as ``semiseg predict``
+            reads them) instead of the run's data set: the scans at inference, with no
+            labels; with ``pred``, those that have a prediction there. The run's data
+            set need not be present (its data profile stands in).
 
     Returns:
         ``{"cases": rows, "patients": rows, "summary": ..., "out": folder}``.
     """
-    from semiseg.api import _case_ids, load_trained
+    from semiseg.api import load_trained
     from semiseg.data.loading import normalize_image
     from semiseg.engine.runtime import resolve_amp
-    from semiseg.evaluation import class_dice, load_prediction_folder, predict_with_config
+    from semiseg.evaluation import class_dice, predict_with_config
 
     run_dir = Path(qc_run)
-    config, method, dataset = load_trained(run_dir)
+    config, method, dataset = load_trained(run_dir, need_cases=images is None)
     qc = getattr(method, "qc", None)
     if qc is None:
         raise SemisegError(f"{run_dir}: a {config.method.name} run has no quality network; "
                            "train one with method.name=semiqc")
     threshold = method.config.qc_threshold if threshold is None else threshold
-    ids = _case_ids(cases, run_dir, dataset.training_cases)
     device = next(method.parameters()).device
-    preds = load_prediction_folder(Path(pred), dataset, ids) if pred else None
     rows, labels_by_case = [], {}
-    for i, case_id in enumerate(ids):
-        case = dataset.load_case(case_id)
+    for case, given in _judged_cases(run_dir, dataset, cases, pred, images):
+        case_id = case.case_id
         image = normalize_image(case.image, config.data.normalize)
-        if preds is None:
-            seg = predict_with_config(method.predictor(), image, config, device,
-                                      resolve_amp(config.train.amp, device), final=True,
-                                      geometry=case.geometry, name=case_id)
-        else:
-            seg = preds[i]
-            if seg.shape != case.label.shape:
-                raise SemisegError(f"{pred}/{case_id}{dataset.file_ending}: shape {seg.shape} "
-                                   f"differs from the image's {case.label.shape}")
+        seg = given if given is not None else predict_with_config(
+            method.predictor(), image, config, device, resolve_amp(config.train.amp, device),
+            final=True, geometry=case.geometry, name=case_id)
         quality = case_quality(qc, image, seg, config.data.spatial_dims,
                                config.data.patch_size, config.data.slice_axis, device)
         row: dict[str, Any] = {"case": case_id, "predicted_quality": quality,
@@ -145,11 +146,46 @@ def quality_control(qc_run: str | Path, pred: str | Path | None = None, cases: s
             row["implausible"] = "; ".join(problems)
             row["suspect"] = bool(problems) or row["ed"] in suspect_cases or \
                 row["es"] in suspect_cases
-        summary["clinical"] = clinical_summary(patients)
+        if any("LV_EF_ref" in r for r in patients):  # labelled cases: agreement with truth
+            summary["clinical"] = clinical_summary(patients)
         summary["suspect_patients"] = int(sum(r["suspect"] for r in patients))
-    out_dir = Path(out) if out else run_dir / "qc"
+    out_dir = Path(out) if out else run_dir / ("qc" if images is None
+                                               else f"qc-{Path(images).name}")
     write_rows_csv(rows, out_dir / "qc_cases.csv")
     if patients:
         write_rows_csv(patients, out_dir / "qc_patients.csv")
     write_json(summary, out_dir / "qc_summary.json")
     return {"cases": rows, "patients": patients, "summary": summary, "out": out_dir}
+
+
+def _judged_cases(run_dir: Path, dataset: NnUNetDataset, cases: str, pred: str | Path | None,
+                  images: str | Path | None) -> Iterator[tuple[Case, np.ndarray | None]]:
+    """Each case to judge with its given segmentation (None: the run predicts it).
+
+    From the data set (``cases`` of it, labels loaded for the true Dice) or from a folder
+    of new scans (``images``, no labels); a given segmentation must have its image's shape.
+    """
+    from semiseg.api import _case_ids, input_cases
+    from semiseg.evaluation import load_prediction_folder
+
+    if images is None:
+        source, folder = dataset, None
+        ids = _case_ids(cases, run_dir, dataset.training_cases)
+    else:
+        source, ids = input_cases(dataset, Path(images))
+        folder = Path(images).name
+        if pred is not None:
+            ids = [c for c in ids if (Path(pred) / f"{c}{dataset.file_ending}").is_file()]
+            if not ids:
+                raise DataError(f"{pred}: no prediction <case>{dataset.file_ending} matches an "
+                                f"image of {images}")
+    for case_id in ids:
+        case = source.load_case(case_id, with_label=images is None, folder=folder)
+        if pred is None:
+            yield case, None
+            continue
+        (seg,) = load_prediction_folder(Path(pred), dataset, [case_id])
+        if seg.shape != case.image.shape[1:]:
+            raise DataError(f"{Path(pred) / (case_id + dataset.file_ending)}: shape {seg.shape} "
+                            f"differs from the image's {case.image.shape[1:]}")
+        yield case, seg
