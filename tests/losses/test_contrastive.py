@@ -1,6 +1,8 @@
+import pytest
 import torch
+import torch.nn.functional as F
 
-from semiseg.losses import outcome_contrastive_loss
+from semiseg.losses import outcome_contrastive_loss, voxel_cosine
 
 
 def test_outcome_contrastive_loss_by_hand() -> None:
@@ -59,3 +61,19 @@ def test_self_paced_gamma_admits_more_pairs_later() -> None:
     _, early = supervised_info_nce(features, labels, gamma=1.5, mode="hard")
     _, late = supervised_info_nce(features, labels, gamma=50.0, mode="hard")
     assert early < late == 1
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_voxel_cosine_is_torch_cosine_similarity(memory_format: torch.memory_format) -> None:
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(3, 5, 6, 7, generator=gen).to(memory_format=memory_format)
+    b = torch.randn(3, 5, 6, 7, generator=gen).to(memory_format=memory_format)
+    a[0, :, 0, 0] = 0  # a zero vector: the norm's lower bound keeps it finite (0)
+    a.requires_grad_(True)
+    ours = voxel_cosine(a, b)
+    theirs = F.cosine_similarity(a, b, dim=1)
+    assert ours.shape == (3, 6, 7)
+    assert torch.allclose(ours, theirs, atol=1e-6) and ours[0, 0, 0] == 0
+    (grad_ours,) = torch.autograd.grad(ours.sum(), a)
+    (grad_theirs,) = torch.autograd.grad(theirs.sum(), a)
+    assert torch.allclose(grad_ours, grad_theirs, atol=1e-5)

@@ -7,6 +7,25 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def voxel_cosine(a: Tensor, b: Tensor, eps: float = 1e-8) -> Tensor:
+    """Cosine similarity of two feature maps along the channels, at every voxel.
+
+    The values of ``F.cosine_similarity(a, b, dim=1)`` (norms clamped at ``eps``), from
+    the dot product over the norms: only ``[B, *S]`` maps are divided, where ATen's
+    version divides both ``[B, D, *S]`` inputs by their norms and back-propagates
+    through that (measured in BENCHMARKS.md, C3S3's step).
+
+    Args:
+        a, b: ``[B, D, *S]`` features.
+        eps: Lower bound of each norm.
+
+    Returns:
+        ``[B, *S]`` similarities in ``[-1, 1]``.
+    """
+    dot = (a * b).sum(1)
+    return dot / (a.norm(dim=1).clamp_min(eps) * b.norm(dim=1).clamp_min(eps))
+
+
 def outcome_contrastive_loss(proj_a: Tensor, proj_b: Tensor, logits_a: Tensor,
                              logits_b: Tensor, temperature: float = 0.1) -> Tensor:
     """C3S3's outcome-driven contrastive loss, for any number of classes.
@@ -31,7 +50,7 @@ def outcome_contrastive_loss(proj_a: Tensor, proj_b: Tensor, logits_a: Tensor,
     Returns:
         Scalar loss.
     """
-    sim = F.cosine_similarity(proj_a.float(), proj_b.float(), dim=1).flatten() / temperature
+    sim = voxel_cosine(proj_a.float(), proj_b.float()).flatten() / temperature
     with torch.no_grad():
         pred_a, pred_b = logits_a.argmax(1).flatten(), logits_b.argmax(1).flatten()
         both = ((pred_a == pred_b) & (pred_a > 0)).to(sim.dtype)

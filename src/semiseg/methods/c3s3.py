@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from semiseg.losses import dice_loss, outcome_contrastive_loss
+from semiseg.losses import dice_loss, outcome_contrastive_loss, voxel_cosine
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, SemiSupervisedMethod, StepOutput
 from semiseg.nets.layers import pointwise_projection
 from semiseg.ssl import ramped_weight, strong_intensity
@@ -108,7 +108,7 @@ class ComplementaryCompetition(SemiSupervisedMethod):
             dice = [dice_loss(v[:n_l].float().softmax(1), batch.y_l) for v in views[k]]
             rank.append((cfg.alpha * sum(ce) + (1 - cfg.alpha) * sum(dice)).detach())
             sup = (sum(ce) + sum(dice)) / 2
-            cosine = 1 - F.cosine_similarity(views[k][0].float(), views[k][1].float(), 1).mean()
+            cosine = 1 - voxel_cosine(views[k][0].float(), views[k][1].float()).mean()
             loss = loss + sup + cosine
             logs.update({f"loss_sup{k + 1}": sup.detach(), f"loss_views{k + 1}": cosine.detach()})
         unlabeled = [torch.cat([v[n_l:] for v in views[k]]) for k in range(2)]
