@@ -46,7 +46,9 @@ def test_a_run_folder_predicts_without_its_data_set(tiny_supervised_run: Path,
     scans = _new_scans(tiny_dataset, tmp_path / "scans")
     here, _ = predict_folder(tiny_supervised_run, scans, tmp_path / "here")
     moved = _moved_run(tiny_supervised_run, tmp_path / "shipped", str(tmp_path / "nowhere"))
-    away, table = predict_folder(moved, scans, tmp_path / "away")
+    away, table = predict_folder(moved, scans, tmp_path / "away", previews=True)
+    assert sorted(p.name for p in (tmp_path / "away" / "previews").iterdir()) == [
+        "newpatient_frame01.png", "newpatient_frame02.png"]
     for a, b in zip(here, away, strict=True):
         assert np.array_equal(np.asarray(nib.load(a).dataobj), np.asarray(nib.load(b).dataobj))
     assert table is not None and "newpatient" in table.read_text()  # cardiac read-outs

@@ -38,6 +38,7 @@ from semiseg.evaluation import (
 from semiseg.methods import SemiSupervisedMethod
 from semiseg.metrics.report import write_json
 from semiseg.postprocess import POSTPROCESS_MODES, postprocess_labels
+from semiseg.visualize import save_preview
 
 
 def load_trained(run_dir: str | Path, checkpoint: str = "best", data: str | None = None,
@@ -287,7 +288,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
                    tta: bool | None = None, postprocess: str | None = None,
                    skip_existing: bool = False, progress: bool = False,
                    warn: Callable[[str], None] | None = None,
-                   save_probabilities: bool = False,
+                   save_probabilities: bool = False, previews: bool = False,
                    ) -> tuple[list[Path], Path | None]:
     """Predict every ``<case>_0000<ending>`` image of a folder; outputs keep the geometry.
 
@@ -317,6 +318,9 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
             ``[K, *S]`` on the input's grid and axis order (the ensemble's mean, before
             post-processing; for combining models later or for uncertainty), and
             ``classes``, the class names in channel order.
+        previews: Also write ``out/previews/<case>.png``, the prediction over the image
+            (2D: beside it; 3D: on 4 slices across the labelled extent), to review a
+            folder by eye.
 
     Returns:
         The prediction files and the read-out table (None when there is none).
@@ -356,6 +360,10 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
                 write_probabilities(prob_path, prob, dataset.class_names)
             write_label(path, label, case.geometry)
         readouts.add(case, label)
+        preview = Path(out) / "previews" / f"{case_id}.png"
+        if previews and not (skip_existing and preview.is_file()):
+            save_preview(case.image, label, dataset.class_names, config.data.slice_axis,
+                         case_id, preview)
         written.append(path)
     for message in check.warnings():
         (warn or warnings.warn)(message)

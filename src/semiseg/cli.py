@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-probabilities", action="store_true",
                    help="also write OUT/<case>.npz: float16 class probabilities [K, *S] on "
                         "the input's grid (the ensemble mean, before post-processing)")
+    p.add_argument("--previews", action="store_true",
+                   help="also write OUT/previews/<case>.png: the prediction over the image "
+                        "(3D: 4 slices across the labelled extent), to review by eye")
     p.add_argument("--tta", action="store_true",
                    help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
     p.add_argument("--postprocess", choices=POSTPROCESS_MODES,
@@ -273,8 +276,9 @@ def cmd_predict(args: argparse.Namespace) -> None:
                                        args.case_table, args.tta or None, args.postprocess,
                                        args.skip_existing, not args.quiet,
                                        lambda m: print(f"warning: {m}", file=sys.stderr),
-                                       args.save_probabilities)
-    print(f"wrote {len(written)} predictions to {args.out}")
+                                       args.save_probabilities, args.previews)
+    print(f"wrote {len(written)} predictions to {args.out}"
+          + (f" (previews: {Path(args.out) / 'previews'})" if args.previews else ""))
     if readouts is not None:
         print(f"clinical read-outs: {readouts}")
 

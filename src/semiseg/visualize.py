@@ -79,6 +79,69 @@ def save_overview(cases: list[Case], preds: list[np.ndarray], scores: list[float
     return path
 
 
+def preview_slices(label: np.ndarray, slice_axis: int, count: int = 4) -> list[int]:
+    """Up to ``count`` slice indices spread over the slices with foreground (3D labels).
+
+    Evenly spaced from the first to the last slice that holds any label (the middle
+    slice when none does), so a reviewer sees the structure's extent, not one slice.
+    """
+    axis = slice_axis % label.ndim
+    other = tuple(a for a in range(label.ndim) if a != axis)
+    filled = np.flatnonzero((label > 0).any(axis=other))
+    if not len(filled):
+        return [label.shape[axis] // 2]
+    picks = np.linspace(filled[0], filled[-1], num=min(count, len(filled)))
+    return sorted(set(np.rint(picks).astype(int).tolist()))
+
+
+def save_preview(image: np.ndarray, label: np.ndarray, class_names: list[str],
+                 slice_axis: int, title: str, path: Path) -> Path:
+    """One prediction to review by eye: the image and its coloured labels.
+
+    2D: the image beside the overlay. 3D: the overlay on up to 4 slices spread over the
+    labelled extent (:func:`preview_slices`), each titled with its index.
+
+    Args:
+        image: ``[C, *S]`` image (channel 0 is shown).
+        label: ``[*S]`` predicted label map on the image's grid.
+        class_names: Legend, by label value.
+        slice_axis: Slicing axis of 3D images.
+        title: Figure title (e.g. the case id and its read-outs).
+        path: PNG to write (atomically).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from semiseg.atomic import atomic_path
+
+    if label.ndim == 2:
+        grey = np.clip(image[0], *np.percentile(image[0], [1, 99]))
+        panels = [("image", grey, "gray"), ("prediction", overlay(image[0], label), None)]
+    else:
+        axis = slice_axis % label.ndim
+        panels = [(f"slice {k}", overlay(_take(image[0], axis, k), _take(label, axis, k)), None)
+                  for k in preview_slices(label, slice_axis)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.4), squeeze=False)
+    for ax, (name, img, cmap) in zip(axes[0], panels, strict=True):
+        ax.imshow(img, cmap=cmap)
+        ax.set_title(name, fontsize=8)
+        ax.axis("off")
+    present = set(np.unique(label).tolist())
+    handles = [Patch(color=_COLOURS[v % len(_COLOURS)], label=n)
+               for v, n in enumerate(class_names) if v > 0 and v in present]
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 0.95))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
+    plt.close(fig)
+    return path
+
+
 def save_agreement(measures: list[tuple[str, str, list[float], list[float]]],
                    path: Path) -> Path | None:
     """Predicted against reference measures, the way clinical papers show them.
