@@ -1,0 +1,104 @@
+"""The leaderboard's plots: Dice against the labeled budget, val curves, paired differences."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semiseg.leaderboard import BASELINE, protocol
+
+
+def plot_dice_vs_budget(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Mean val Dice (± std over seeds) against the labeled budget, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["labeled"])
+        x = [r["labeled"] for r in mine]
+        y = np.array([100 * r["dice"]["mean"] for r in mine])
+        e = np.array([100 * r["dice"]["std"] for r in mine])
+        ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=method)
+    ax.set_xticks(sorted({r["labeled"] for r in rows}))
+    percent = any(r.get("budget_unit") == "%" for r in rows)
+    ax.set_xlabel("labeled share of train (%)" if percent else "labeled patients")
+    ax.set_ylabel("val Dice % (mean over classes)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_val_curves(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Validation Dice against training step for every run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for r in rows:
+        for run in r["runs"]:
+            with (Path(run) / "val.csv").open() as f:
+                data = list(csv.DictReader(f))
+            steps = [int(float(d["step"])) for d in data]
+            dice = [100 * float(d["dice_mean"]) for d in data]
+            ax.plot(steps, dice, lw=1, label=Path(run).name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("val Dice %")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_paired(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Per val patient: each method's Dice against the baseline's, one panel per budget.
+
+    Points above the diagonal are patients the method segments better than
+    :data:`BASELINE` (seeds averaged). None when no row has a paired comparison.
+    """
+    budgets = list(dict.fromkeys(protocol(r) for r in rows if "vs_baseline" in r))
+    if not budgets:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(budgets), figsize=(4.2 * len(budgets), 4.2), squeeze=False)
+    for ax, budget in zip(axes[0], budgets, strict=True):
+        labeled, unit, folds = budget
+        base = next(r for r in rows if r["method"] == BASELINE
+                    and protocol(r) == budget)["patient_dice"]
+        for r in rows:
+            if "vs_baseline" in r and protocol(r) == budget:
+                common = sorted(set(base) & set(r["patient_dice"]))
+                ax.scatter([100 * base[p] for p in common],
+                           [100 * r["patient_dice"][p] for p in common], s=14, alpha=0.7,
+                           label=f"{r['method']} ({r['vs_baseline']['wins']}/"
+                                 f"{r['vs_baseline']['losses']})")
+        ax.axline((0, 0), slope=1, color="grey", lw=0.8)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 100)
+        ax.set_aspect("equal")
+        ax.set_title(f"{labeled}{'%' if unit == '%' else ' labeled'}"
+                     + (f", {folds}-fold CV" if folds else ""), fontsize=9)
+        ax.set_xlabel(f"{BASELINE} Dice % per val patient")
+        ax.set_ylabel("method Dice %")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, title="method (wins/losses)", title_fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
