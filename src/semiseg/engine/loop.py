@@ -161,7 +161,8 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     logger.message(
         f"semiseg: {config.method.name} on {data.dataset.root.name} | "
         f"{len(data.split.labeled)} labeled, {len(data.split.unlabeled)} unlabeled"
-        f"{_scans_note(data)}, {len(data.split.val)} val cases | "
+        f"{_scans_note(data)}, {len(data.split.val)} val cases"
+        f"{f' (fold {config.data.fold} of {config.data.folds})' if config.data.folds else ''} | "
         f"{len(data.labeled)} labeled samples | device "
         f"{trainer.device} x{info.world_size}, amp {trainer.amp}, ready in "
         f"{trainer.setup_seconds:.1f}s")
