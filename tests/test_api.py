@@ -49,6 +49,8 @@ def test_a_run_folder_predicts_without_its_data_set(tiny_supervised_run: Path,
     away, table = predict_folder(moved, scans, tmp_path / "away", previews=True)
     assert sorted(p.name for p in (tmp_path / "away" / "previews").iterdir()) == [
         "newpatient_frame01.png", "newpatient_frame02.png"]
+    page = (tmp_path / "away" / "report.html").read_text()
+    assert page.count('src="previews/newpatient_frame0') == 2 and "<td>newpatient</td>" in page
     for a, b in zip(here, away, strict=True):
         assert np.array_equal(np.asarray(nib.load(a).dataobj), np.asarray(nib.load(b).dataobj))
     assert table is not None and "newpatient" in table.read_text()  # cardiac read-outs

@@ -319,8 +319,9 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
             post-processing; for combining models later or for uncertainty), and
             ``classes``, the class names in channel order.
         previews: Also write ``out/previews/<case>.png``, the prediction over the image
-            (2D: beside it; 3D: on 4 slices across the labelled extent), to review a
-            folder by eye.
+            (2D: beside it; 3D: on 4 slices across the labelled extent), and
+            ``out/report.html`` (read-outs table and every preview), to review a folder
+            by eye.
 
     Returns:
         The prediction files and the read-out table (None when there is none).
@@ -367,4 +368,8 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         written.append(path)
     for message in check.warnings():
         (warn or warnings.warn)(message)
+    if previews:
+        from semiseg.report_html import write_prediction_report
+
+        write_prediction_report(Path(out), ids, readouts.rows(), [str(r) for r in _runs(run)])
     return written, readouts.write(Path(out) / "readouts.csv")

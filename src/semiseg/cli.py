@@ -98,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write OUT/<case>.npz: float16 class probabilities [K, *S] on "
                         "the input's grid (the ensemble mean, before post-processing)")
     p.add_argument("--previews", action="store_true",
-                   help="also write OUT/previews/<case>.png: the prediction over the image "
-                        "(3D: 4 slices across the labelled extent), to review by eye")
+                   help="also write OUT/previews/<case>.png (the prediction over the image; "
+                        "3D: 4 slices across the labelled extent) and OUT/report.html")
     p.add_argument("--tta", action="store_true",
                    help="test-time mirroring (mean over flips; 4 passes in 2D, 8 in 3D)")
     p.add_argument("--postprocess", choices=POSTPROCESS_MODES,
@@ -278,7 +278,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
                                        lambda m: print(f"warning: {m}", file=sys.stderr),
                                        args.save_probabilities, args.previews)
     print(f"wrote {len(written)} predictions to {args.out}"
-          + (f" (previews: {Path(args.out) / 'previews'})" if args.previews else ""))
+          + (f" (review them: {Path(args.out) / 'report.html'})" if args.previews else ""))
     if readouts is not None:
         print(f"clinical read-outs: {readouts}")
 

@@ -1,4 +1,4 @@
-"""A static, self-contained HTML leaderboard report (images embedded, opens offline)."""
+"""Static HTML pages that open offline: the leaderboard report and a predictions page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from semiseg.leaderboard import BASELINE, table_cells
+from semiseg.atomic import write_text_atomic
+from semiseg.leaderboard import BASELINE, protocol, table_cells
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
@@ -40,14 +41,15 @@ def _img(path: Path, caption: str, width: int = 560) -> str:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     head, body = table_cells(rows)
-    best = {}
+    best: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:
-        if r["labeled"] not in best or r["dice"]["mean"] > best[r["labeled"]]["dice"]["mean"]:
-            best[r["labeled"]] = r
+        key = protocol(r)
+        if key not in best or r["dice"]["mean"] > best[key]["dice"]["mean"]:
+            best[key] = r
     out = ["<table id='leaderboard'><thead><tr>"
            + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"]
     for r, cells in zip(rows, body, strict=True):
-        cls = " class='best'" if best[r["labeled"]] is r else ""
+        cls = " class='best'" if best[protocol(r)] is r else ""
         out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -88,8 +90,48 @@ def write_report(rows: list[dict[str, Any]], markdown: str, paths: dict[str, Pat
         "<h2>Examples</h2>", *overlays,
         "<details><summary>Markdown</summary><pre>" + html.escape(markdown) + "</pre></details>",
     ]
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>semiseg leaderboard</title>"
-            f"<style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>"
-            + "\n".join(body) + "</body></html>")
-    out.write_text(page)
+    write_text_atomic(out, _page("semiseg leaderboard", body))
     return out
+
+
+def _page(title: str, body: list[str]) -> str:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title><style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>"
+            + "\n".join(body) + "</body></html>")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.1f}"  # NaN: an undefined read-out
+    return html.escape(str(value))
+
+
+def write_prediction_report(out: Path, case_ids: list[str], readouts: list[dict[str, Any]],
+                            runs: list[str]) -> Path:
+    """Write ``out/report.html``: the read-outs table and every case's preview.
+
+    The previews (``out/previews/<case>.png``) are linked, not embedded, and load lazily,
+    so the page stays small for a folder of thousands of scans.
+
+    Args:
+        out: The prediction folder.
+        case_ids: The predicted cases, in order.
+        readouts: Rows of the clinical read-outs (per patient or per image), may be empty.
+        runs: The run folder(s) that predicted (an ensemble lists several).
+    """
+    body = [f"<h1>semiseg predictions: {len(case_ids)} case(s)</h1>",
+            f"<p class='note'>Model: {html.escape(', '.join(runs))}. Automatic segmentations: "
+            "review them before use; <code>semiseg qc</code> flags suspect ones.</p>"]
+    if readouts:
+        keys = list(dict.fromkeys(k for r in readouts for k in r))
+        body.append("<h2>Read-outs</h2><div style='overflow-x:auto'><table id='readouts'><thead><tr>"
+                    + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr></thead><tbody>"
+                    + "".join("<tr>" + "".join(f"<td>{_cell(r.get(k, ''))}</td>" for k in keys)
+                              + "</tr>" for r in readouts) + "</tbody></table></div>")
+    body.append("<h2>Cases</h2>")
+    body += [f'<figure><img src="previews/{html.escape(c)}.png" loading="lazy" width="560" '
+             f'alt="{html.escape(c)}"><figcaption>{html.escape(c)}</figcaption></figure>'
+             for c in case_ids]
+    path = out / "report.html"
+    write_text_atomic(path, _page("semiseg predictions", body))
+    return path
