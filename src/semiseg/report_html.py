@@ -124,7 +124,8 @@ def write_prediction_report(out: Path, case_ids: list[str], readouts: list[dict[
             "review them before use; <code>semiseg qc</code> flags suspect ones.</p>"]
     if readouts:
         keys = list(dict.fromkeys(k for r in readouts for k in r))
-        body.append("<h2>Read-outs</h2><div style='overflow-x:auto'><table id='readouts'><thead><tr>"
+        body.append("<h2>Read-outs</h2><div style='overflow-x:auto'>"
+                    "<table id='readouts'><thead><tr>"
                     + "".join(f"<th>{html.escape(k)}</th>" for k in keys) + "</tr></thead><tbody>"
                     + "".join("<tr>" + "".join(f"<td>{_cell(r.get(k, ''))}</td>" for k in keys)
                               + "</tr>" for r in readouts) + "</tbody></table></div>")
