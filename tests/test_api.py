@@ -85,3 +85,26 @@ def test_evaluate_on_another_data_set_or_other_cases(tiny_supervised_run: Path,
     (copy / "dataset.json").write_text(json.dumps(meta))
     with pytest.raises(DataError, match=r"differ from those .* was trained with"):
         evaluate_run(tiny_supervised_run, cases="all", data=str(copy))
+
+
+def test_scans_named_without_the_channel_suffix(tiny_supervised_run: Path, tiny_dataset: Path,
+                                                tmp_path: Path) -> None:
+    """A one-channel network reads <case>.nii.gz as exported; outputs keep the names."""
+    scans = _new_scans(tiny_dataset, tmp_path / "scans")
+    plain = tmp_path / "export"
+    plain.mkdir()
+    for src in scans.iterdir():
+        shutil.copyfile(src, plain / src.name.replace("_0000", ""))
+    (plain / "notes.txt").write_text("not an image")
+    nnunet, _ = predict_folder(tiny_supervised_run, scans, tmp_path / "a")
+    named, table = predict_folder(tiny_supervised_run, plain, tmp_path / "b")
+    assert [p.name for p in named] == [p.name for p in nnunet] == [
+        "newpatient_frame01.nii.gz", "newpatient_frame02.nii.gz"]
+    for a, b in zip(nnunet, named, strict=True):
+        assert np.array_equal(np.asarray(nib.load(a).dataobj), np.asarray(nib.load(b).dataobj))
+    assert table is not None
+    # one suffixed name among them: the folder is taken for nnU-Net naming, and said so
+    shutil.copyfile(next(scans.iterdir()), plain / "other_0001.nii.gz")
+    with pytest.raises(DataError, match="lacks the _XXXX channel suffix"):
+        predict_folder(tiny_supervised_run, plain, tmp_path / "c")
+

@@ -15,7 +15,13 @@ from tqdm import tqdm
 from semiseg.config import RunConfig
 from semiseg.data.compatibility import InputCheck
 from semiseg.data.io import read_image, write_label
-from semiseg.data.nnunet import NnUNetDataset, list_cases, open_dataset, read_case_table
+from semiseg.data.nnunet import (
+    NnUNetDataset,
+    list_cases,
+    open_dataset,
+    plain_named_cases,
+    read_case_table,
+)
 from semiseg.data.profile import DataProfile, make_profile, read_profile
 from semiseg.data.splits import load_split
 from semiseg.engine.checkpoint import load_checkpoint
@@ -263,6 +269,10 @@ def input_cases(dataset: NnUNetDataset, input_dir: Path,
                 ) -> tuple[NnUNetDataset, list[str]]:
     """A folder of new scans (``<case>_0000<ending>``, the run's channels) and its case ids.
 
+    A network with one input channel also reads a folder of ``<case><ending>`` files
+    without the channel suffix (:func:`semiseg.data.nnunet.plain_named_cases`); its
+    predictions keep those names.
+
     Returns:
         A data set like ``dataset`` (classes, channels, format) rooted at the folder's
         parent, to load the scans with ``load_case(id, with_label=False,
@@ -273,6 +283,11 @@ def input_cases(dataset: NnUNetDataset, input_dir: Path,
     """
     if not input_dir.is_dir():
         raise DataError(f"{input_dir}: input folder does not exist")
+    plain = (plain_named_cases(input_dir, dataset.file_ending) if dataset.num_channels == 1
+             else [])
+    if plain:
+        return dataclasses.replace(dataset, root=input_dir.parent, case_info=case_info or {},
+                                   channel_suffix=False), plain
     ids, problems = list_cases(input_dir.parent, input_dir.name, dataset.file_ending,
                                dataset.num_channels, strict=False)
     if problems:

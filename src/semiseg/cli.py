@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="predict a folder of images with a trained run")
     p.add_argument("run", nargs="+", help="run folder; several: an ensemble (their mean "
                                           "probability)")
-    p.add_argument("-i", "--input", required=True, help="folder of <case>_0000<ending> images")
+    p.add_argument("-i", "--input", required=True,
+                   help="folder of <case>_0000<ending> images (one-channel networks: also "
+                        "<case><ending>)")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--case-table", help="CSV (case, pixel_size_mm) for images without "

@@ -65,6 +65,9 @@ class NnUNetDataset:
         unlabeled_cases: Case ids in imagesUnlabeled (training scans without a mask), sorted.
         meta: The whole dataset.json.
         case_info: Per-case numbers from a case table (see :func:`read_case_table`).
+        channel_suffix: Image files carry nnU-Net's ``_XXXX`` channel suffix. False only
+            for a folder of new single-channel scans named ``<case><ending>`` (see
+            :func:`plain_named_cases`), as exported from a scanner or PACS.
     """
 
     root: Path
@@ -76,6 +79,7 @@ class NnUNetDataset:
     meta: dict[str, Any] = field(default_factory=dict)
     unlabeled_cases: list[str] = field(default_factory=list)
     case_info: dict[str, dict[str, float]] = field(default_factory=dict)
+    channel_suffix: bool = True
 
     @property
     def num_classes(self) -> int:
@@ -108,9 +112,12 @@ class NnUNetDataset:
     def image_paths(self, case_id: str, folder: str | None = None) -> list[Path]:
         """Channel files of a case, ``<folder>/<case>_<XXXX><ending>``.
 
-        ``folder`` defaults to the case's own (:meth:`folder_of`).
+        ``folder`` defaults to the case's own (:meth:`folder_of`). Without
+        ``channel_suffix``: the one file ``<folder>/<case><ending>``.
         """
         folder = folder or self.folder_of(case_id)
+        if not self.channel_suffix:
+            return [self.root / folder / f"{case_id}{self.file_ending}"]
         return [
             self.root / folder / f"{case_id}_{c:04d}{self.file_ending}"
             for c in range(self.num_channels)
@@ -261,6 +268,20 @@ def list_cases(root: Path, folder: str, ending: str, num_channels: int,
         else:
             cases.append(case)
     return cases, problems
+
+
+def plain_named_cases(directory: Path, ending: str) -> list[str]:
+    """Case ids of a folder whose images all lack the ``_XXXX`` channel suffix.
+
+    A folder of new scans exported as ``<case><ending>`` (one file, one channel each);
+    empty when any image has the suffix (the folder follows nnU-Net's naming) or there
+    is none.
+    """
+    names = [p.name[: -len(ending)] for p in sorted(directory.iterdir())
+             if p.name.endswith(ending) and not p.name.startswith(".")]
+    if any(_CHANNEL_RE.match(n) for n in names):
+        return []
+    return names
 
 
 def parse_dataset_json(meta: dict[str, Any], path: Path) -> tuple[dict[str, int], list[str], str]:
