@@ -148,7 +148,7 @@ def test_pool_folds_weights_each_fold_by_its_cases() -> None:
     assert pooled["wall_seconds"] == 90.0 and pooled["peak_memory_gib"] == 1.2
 
 
-def test_cross_validation_grid(tiny_dataset: Path, tmp_path: Path) -> None:
+def test_cross_validation_grid(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
     """3 folds of 6 patients: every patient validated once per seed, one pooled row."""
     grid = {"set": [f"data.root={tiny_dataset}", *TINY], "methods": ["supervised", "mean_teacher"],
             "labeled": [1], "seeds": [0], "folds": 3, "out": "out"}
@@ -174,6 +174,7 @@ def test_cross_validation_grid(tiny_dataset: Path, tmp_path: Path) -> None:
     # a seed counts only with all its folds
     (out / "supervised-l1-f2-s0" / "result.json").rename(out / "held.json")
     assert [r["method"] for r in collect(out)] == ["mean_teacher"]
+    assert "supervised seed 0: folds [0, 1] of 3 finished" in capsys.readouterr().err
     bad = dict(grid, folds=1)
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
     with pytest.raises(ConfigError, match="folds"):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,10 +205,14 @@ def _seed_results(found: list[tuple[dict[str, Any], Path, int]],
     for item in found:
         by_seed[item[0]["seed"]].append(item)
     results, folders = [], []
-    for _, runs in sorted(by_seed.items()):
-        if sorted(fold for _, _, fold in runs) == list(range(folds)):
+    for seed, runs in sorted(by_seed.items()):
+        done = sorted(fold for _, _, fold in runs)
+        if done == list(range(folds)):
             results.append(pool_folds([r for r, _, _ in runs]))
             folders += [folder for _, folder, _ in runs]
+        else:
+            print(f"note: {runs[0][0]['method']} seed {seed}: folds {done} of {folds} finished; "
+                  "left out of the leaderboard until all are", file=sys.stderr)
     return results, folders
 
 
