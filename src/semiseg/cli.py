@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="dice",
                    help="a column of eval/val_metrics.csv: dice, jaccard, hd95, asd, assd")
 
+    p = sub.add_parser("info", help="what run folders hold, how far they got, what to ship")
+    p.add_argument("runs", nargs="+", help="run folders")
+
     add_data_parser(sub)
 
     sub.add_parser("methods", help="list the methods with their papers and deviations")
@@ -392,10 +395,17 @@ def cmd_bench(args: argparse.Namespace) -> None:
         write_json(result, Path(args.json))
 
 
+def cmd_info(args: argparse.Namespace) -> None:
+    """Summarise run folders (small files only, no checkpoint is loaded)."""
+    from semiseg.run_info import format_run_info, run_info
+
+    print("\n\n".join(format_run_info(run_info(run)) for run in args.runs))
+
+
 COMMANDS = {"demo": cmd_demo, "bench": cmd_bench, "train": cmd_train, "pretrain": cmd_pretrain,
             "evaluate": cmd_evaluate,
             "predict": cmd_predict, "qc": cmd_qc, "compare": cmd_compare, "data": cmd_data,
-            "methods": cmd_methods}
+            "methods": cmd_methods, "info": cmd_info}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,117 @@
+"""`semiseg info`: what a run folder holds, how far it got, and what to ship to predict.
+
+Read from the folder's small files only (``config.yaml``, ``split.json``,
+``data_profile.json``, ``train.csv``, ``result.json``); checkpoints are not loaded, so it
+answers at once for a folder of many runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from semiseg.data.profile import PROFILE_FILE, read_profile
+from semiseg.data.splits import load_split
+from semiseg.engine.loop import read_run_config
+from semiseg.errors import SemisegError
+
+# what `semiseg predict` needs of a run folder (with its data profile)
+SHIP = ("config.yaml", PROFILE_FILE, "checkpoints/best.pt")
+
+
+def _last_logged_step(run_dir: Path) -> int:
+    path = run_dir / "train.csv"
+    if not path.is_file():
+        return 0
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    return int(float(rows[-1]["step"])) if rows else 0
+
+
+def run_info(run_dir: str | Path) -> dict[str, Any]:
+    """A run folder's summary (see the module docstring).
+
+    Raises:
+        SemisegError: not a run folder (no ``config.yaml``), naming it.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise SemisegError(f"{run_dir}: not a run folder (no config.yaml)")
+    config = read_run_config(run_dir)
+    info: dict[str, Any] = {
+        "run": str(run_dir), "method": config.method.name, "network": config.model.name,
+        "data": config.data.root, "spatial_dims": config.data.spatial_dims,
+        "patch_size": config.data.patch_size, "iterations": config.train.iterations,
+        "seed": config.train.seed}
+    if config.data.folds:
+        info["fold"] = f"{config.data.fold} of {config.data.folds}"
+    if (run_dir / "split.json").is_file():
+        split = load_split(run_dir / "split.json")
+        info["cases"] = {part: len(getattr(split, part))
+                         for part in ("labeled", "unlabeled", "val", "test")}
+    profile = read_profile(run_dir)
+    if profile is not None:
+        info["classes"] = profile.dataset(run_dir).class_names
+    result_path = run_dir / "result.json"
+    if result_path.is_file():
+        result = json.loads(result_path.read_text())
+        info["status"] = "finished"
+        info["best_step"] = result["best_step"]
+        info["val_dice"] = result["val"]["dice"]
+        info["val_dice_per_class"] = {c: m["dice"] for c, m in result["val_per_class"].items()}
+        if "clinical" in result:
+            info["ef_error_pp"] = {k: result["clinical"][k]["mae"] for k in ("LV_EF", "RV_EF")
+                                   if k in result["clinical"]}
+        info["wall_minutes"] = result["wall_seconds"] / 60
+        info["device"] = result.get("device", "")
+        info["version"] = result.get("provenance", {})
+    else:
+        step = _last_logged_step(run_dir)
+        resumable = (run_dir / "checkpoints" / "last.pt").is_file()
+        info["status"] = (f"unfinished at step {step} of {config.train.iterations}"
+                          + ("; resume with semiseg train --resume" if resumable else ""))
+    missing = [name for name in SHIP if not (run_dir / name).is_file()]
+    info["portable"] = not missing
+    info["ship"] = {name: (run_dir / name).stat().st_size for name in SHIP
+                    if (run_dir / name).is_file()}
+    if missing:
+        info["missing_to_predict_without_data"] = missing
+    return info
+
+
+def format_run_info(info: dict[str, Any]) -> str:
+    """The summary as a few readable lines."""
+    lines = [f"{info['run']}: {info['method']} ({info['network']}, {info['spatial_dims']}D, "
+             f"patch {'x'.join(map(str, info['patch_size']))}), seed {info['seed']}",
+             f"  data: {info['data']}"
+             + (f"; classes {', '.join(info['classes'][1:])}" if "classes" in info else "")]
+    if "cases" in info:
+        c = info["cases"]
+        lines.append(f"  split: {c['labeled']} labeled, {c['unlabeled']} unlabeled, {c['val']} "
+                     f"val, {c['test']} test cases"
+                     + (f" (cross-validation fold {info['fold']})" if "fold" in info else ""))
+    lines.append(f"  status: {info['status']}")
+    if "val_dice" in info:
+        dice = info["val_dice"]
+        per_class = ", ".join(f"{c} {100 * m['mean']:.1f}"
+                              for c, m in info["val_dice_per_class"].items())
+        lines.append(f"  val Dice {100 * dice['mean']:.2f} ± {100 * dice['std']:.2f} % over "
+                     f"{dice['n']} cases ({per_class}) at step {info['best_step']} of "
+                     f"{info['iterations']}")
+        if info.get("ef_error_pp"):
+            lines.append("  EF error: " + ", ".join(
+                f"{k.split('_')[0]} " + ("n/a" if v is None else f"{v:.1f} pp")  # null: undefined
+                for k, v in info["ef_error_pp"].items()))
+        version = info.get("version", {})
+        lines.append(f"  trained in {info['wall_minutes']:.1f} min on {info['device']}"
+                     + (f" (semiseg {version.get('semiseg')}, git {version.get('git')})"
+                        if version else ""))
+    size = sum(info["ship"].values()) / 2**20
+    if info["portable"]:
+        lines.append(f"  to predict elsewhere, ship {', '.join(SHIP)} ({size:.1f} MiB)")
+    else:
+        lines.append("  predicting needs its data set too (missing: "
+                     f"{', '.join(info['missing_to_predict_without_data'])})")
+    return "\n".join(lines)

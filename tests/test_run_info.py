@@ -1,0 +1,39 @@
+"""`semiseg info`: a run folder's summary from its small files."""
+
+import shutil
+from pathlib import Path
+
+from semiseg.cli import main
+from semiseg.run_info import format_run_info, run_info
+
+
+def test_finished_run(tiny_supervised_run: Path) -> None:
+    info = run_info(tiny_supervised_run)
+    assert info["status"] == "finished" and info["method"] == "supervised"
+    assert info["cases"] == {"labeled": 4, "unlabeled": 4, "val": 4, "test": 0}
+    assert info["classes"] == ["background", "RV", "Myo", "LV"]
+    assert info["portable"] and set(info["ship"]) == {"config.yaml", "data_profile.json",
+                                                      "checkpoints/best.pt"}
+    text = format_run_info(info)
+    assert "val Dice" in text and "over 4 cases" in text and "RV, Myo, LV" in text
+    assert "to predict elsewhere, ship config.yaml, data_profile.json, checkpoints/best.pt" in text
+
+
+def test_unfinished_run_without_profile(tiny_supervised_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("config.yaml", "split.json"):
+        shutil.copyfile(tiny_supervised_run / name, run / name)
+    (run / "train.csv").write_text("step,loss\n50,0.9\n100,0.7\n")
+    info = run_info(run)
+    assert info["status"].startswith("unfinished at step 100 of ") and not info["portable"]
+    text = format_run_info(info)
+    assert "predicting needs its data set too (missing: data_profile.json, " in text
+
+
+def test_info_command(tiny_supervised_run: Path, tmp_path: Path, capsys) -> None:
+    assert main(["info", str(tiny_supervised_run)]) == 0
+    assert "status: finished" in capsys.readouterr().out
+    assert main(["info", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {tmp_path}: not a run folder (no config.yaml)"
