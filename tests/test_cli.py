@@ -68,6 +68,9 @@ def test_data_check_split_and_methods(capsys, tmp_path: Path, tiny_dataset: Path
     code, _, err = run(["data", "split", str(tiny_dataset), "--folds", "1", "-o",
                         str(tmp_path / "x")], capsys)
     _one_line_error(code, err, "--folds 1")
+    code, _, err = run(["data", "split", str(tiny_dataset), "--folds", "3", "-o",
+                        str(tmp_path / "s.json")], capsys)  # a file where a folder must go
+    _one_line_error(code, err, f"{tmp_path / 's.json'}: File exists")
     code, out, _ = run(["methods"], capsys)
     assert code == 0
     sections = out.split("== ")[1:]

@@ -416,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     except SemisegError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a path that cannot be written or read: name it, no traceback
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\ninterrupted; a training run continues with: semiseg train --resume RUN_DIR",
               file=sys.stderr)
