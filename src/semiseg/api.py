@@ -78,6 +78,8 @@ def _open_data(run_dir: Path, config: RunConfig, profile: DataProfile | None,
                data: str | None) -> NnUNetDataset:
     """The run's data set (or ``data``), checked against the classes it was trained with."""
     root = Path(data or config.data.root)
+    if not root.is_dir() and data is not None:
+        raise DataError(f"{root}: data set folder does not exist")
     if not root.is_dir():
         why = ("it was trained before runs kept a data_profile.json, so it needs its data set"
                if profile is None else "give --data ROOT for a copy of the data set")
