@@ -107,4 +107,9 @@ def test_scans_named_without_the_channel_suffix(tiny_supervised_run: Path, tiny_
     shutil.copyfile(next(scans.iterdir()), plain / "other_0001.nii.gz")
     with pytest.raises(DataError, match="lacks the _XXXX channel suffix"):
         predict_folder(tiny_supervised_run, plain, tmp_path / "c")
+    (plain / "other_0001.nii.gz").unlink()
+    before = {p.name: p.read_bytes() for p in plain.iterdir()}
+    with pytest.raises(DataError, match="the output folder is the input folder"):
+        predict_folder(tiny_supervised_run, plain, plain)  # would overwrite the scans
+    assert {p.name: p.read_bytes() for p in plain.iterdir()} == before
 

@@ -351,6 +351,10 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         profile = make_profile(config.data, dataset, load_split(lead / "split.json").labeled)
     check = InputCheck(profile.voxel_size, profile.orientation)
     inp = Path(input_dir)
+    if inp.is_dir() and Path(out).resolve() == inp.resolve():
+        raise DataError(f"{out}: the output folder is the input folder; choose another "
+                        "(predictions would mix with the scans, or overwrite them when the "
+                        "scans have no _0000 suffix)")
     source, ids = input_cases(dataset, inp, read_case_table(Path(case_table)) if case_table
                               else {})
     from semiseg.data.loading import normalize_image
