@@ -51,8 +51,13 @@ def test_qc_of_new_scans_at_inference(qc_run: Path, tiny_dataset: Path, tmp_path
     preds.mkdir()
     shutil.copyfile(qc_run / "eval" / "predictions" / "phantom001_frame01.nii.gz",
                     preds / "newpatient_frame01.nii.gz")
+    (preds / "previews").mkdir()
+    (preds / "previews" / "newpatient_frame01.png").write_bytes(b"png")
     given = quality_control(qc_run, pred=preds, images=scans, out=tmp_path / "given")
     assert [r["case"] for r in given["cases"]] == ["newpatient_frame01"]
+    page = (tmp_path / "given" / "qc_report.html").read_text()
+    assert 'src="../preds/previews/newpatient_frame01.png"' in page
+    assert "<td>newpatient_frame01</td>" in (qc_run / "qc-scans" / "qc_report.html").read_text()
     assert given["cases"][0]["predicted_quality"] == pytest.approx(
         own["cases"][0]["predicted_quality"])  # the run's own segmentation of the same scan
     with pytest.raises(DataError, match="no prediction"):

@@ -323,7 +323,7 @@ def cmd_qc(args: argparse.Namespace) -> None:
                   f"RV EF {row['RV_EF']:.0f}% ({why})")
     print(f"\ntables: {result['out']}/qc_cases.csv"
           + (f", {result['out']}/qc_patients.csv" if result["patients"] else "")
-          + f", {result['out']}/qc_summary.json")
+          + f", {result['out']}/qc_summary.json; to review: {result['out']}/qc_report.html")
 
 
 def cmd_compare(args: argparse.Namespace) -> None:

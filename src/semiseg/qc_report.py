@@ -7,6 +7,9 @@ on the volume resized to the training patch. Where labels exist, the true Dice i
 reported beside it with the Spearman rank correlation between the two. For cardiac
 data (the data set has the structures a :class:`CardiacSpec` names, and ED/ES cases),
 per-patient read-outs (volumes, EF, myocardial mass) are checked for plausibility.
+Tables go to CSV and JSON, and ``qc_report.html`` lists the suspect cases first, with
+the previews of ``semiseg predict --previews`` beside them when the prediction folder
+has them.
 """
 
 from __future__ import annotations
@@ -155,6 +158,11 @@ def quality_control(qc_run: str | Path, pred: str | Path | None = None, cases: s
     if patients:
         write_rows_csv(patients, out_dir / "qc_patients.csv")
     write_json(summary, out_dir / "qc_summary.json")
+    from semiseg.report_html import write_qc_report
+
+    shown = Path(pred) / "previews" if pred is not None else None
+    write_qc_report(out_dir, rows, patients, summary,
+                    shown if shown is not None and shown.is_dir() else None)
     return {"cases": rows, "patients": patients, "summary": summary, "out": out_dir}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ table{border-collapse:collapse;font-size:14px;margin:1em 0}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f0f3f7}td:first-child,th:first-child{text-align:left}
 tr.best td{font-weight:600;background:#eef8ee}
+tr.suspect td{background:#fdecea}
 figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}
 figcaption{font-size:13px;color:#555}img{max-width:100%;border:1px solid #ddd}
 .note{color:#555;font-size:13px}
@@ -136,3 +138,61 @@ def write_prediction_report(out: Path, case_ids: list[str], readouts: list[dict[
     path = out / "report.html"
     write_text_atomic(path, _page("semiseg predictions", body))
     return path
+
+
+def write_qc_report(out: Path, cases: list[dict[str, Any]], patients: list[dict[str, Any]],
+                    summary: dict[str, Any], previews: Path | None) -> Path:
+    """Write ``out/qc_report.html``: suspect cases first, lowest predicted quality first.
+
+    Args:
+        out: The QC output folder.
+        cases: Rows ``{"case", "predicted_quality", "suspect"[, "true_dice"]}``.
+        patients: Per-patient rows with read-outs and ``implausible`` reasons (may be empty).
+        summary: ``threshold``, counts, and ``spearman`` when labels were known.
+        previews: A folder of ``<case>.png`` previews (``semiseg predict --previews``) to
+            show beside each case, or None.
+    """
+    order = sorted(cases, key=lambda r: (not r["suspect"], r["predicted_quality"]))
+    head = ["case", "predicted Dice %", *(["true Dice %"] if any("true_dice" in r for r in cases)
+                                          else []), "suspect"]
+    table = ["<table id='qc'><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
+             + "</tr></thead><tbody>"]
+    for r in order:
+        cells = [html.escape(r["case"]), f"{100 * r['predicted_quality']:.1f}",
+                 *([f"{100 * r['true_dice']:.1f}" if "true_dice" in r else ""]
+                   if len(head) == 4 else []), "yes" if r["suspect"] else ""]
+        cls = " class='suspect'" if r["suspect"] else ""
+        table.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    table.append("</tbody></table>")
+    body = [f"<h1>semiseg quality control: {summary['suspect']} of {summary['cases']} cases "
+            "suspect</h1>",
+            f"<p class='note'>Suspect: predicted Dice below {100 * summary['threshold']:.0f} %"
+            + ("; or, per patient, implausible read-outs" if patients else "")
+            + ". Predicted quality ranks segmentations; review the suspect ones first.</p>",
+            *table]
+    if patients:
+        keys = ["patient", "LV_EF", "RV_EF", "LV_EDV", "RV_EDV", "Myo_mass_ED", "units"]
+        body.append("<h2>Patients</h2><table id='patients'><thead><tr>"
+                    + "".join(f"<th>{k}</th>" for k in [*keys, "why suspect"])
+                    + "</tr></thead><tbody>")
+        for r in sorted(patients, key=lambda r: not r.get("suspect")):
+            why = (r.get("implausible") or "a frame with low predicted quality"
+                   if r.get("suspect") else "")
+            cls = " class='suspect'" if r.get("suspect") else ""
+            body.append(f"<tr{cls}>" + "".join(f"<td>{_cell(r.get(k, ''))}</td>" for k in keys)
+                        + f"<td>{html.escape(why)}</td></tr>")
+        body.append("</tbody></table>")
+    if previews is not None:
+        body.append("<h2>Previews, suspect first</h2>")
+        for r in order:
+            picture = previews / f"{r['case']}.png"
+            if picture.is_file():
+                src = html.escape(Path(os.path.relpath(picture, out)).as_posix())
+                body.append(f'<figure><img src="{src}" loading="lazy" width="560" '
+                            f'alt="{html.escape(r["case"])}"><figcaption>{html.escape(r["case"])}'
+                            f": predicted Dice {100 * r['predicted_quality']:.1f} %"
+                            f"{' (suspect)' if r['suspect'] else ''}</figcaption></figure>")
+    path = out / "qc_report.html"
+    write_text_atomic(path, _page("semiseg quality control", body))
+    return path
+
