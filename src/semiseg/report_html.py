@@ -102,6 +102,13 @@ def _page(title: str, body: list[str]) -> str:
             + "\n".join(body) + "</body></html>")
 
 
+def _linked_figure(src: str, caption: str) -> str:
+    """A picture by relative link, loaded lazily (pages of thousands of previews)."""
+    return (f'<figure><img src="{html.escape(src)}" loading="lazy" width="560" '
+            f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption>'
+            "</figure>")
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return "" if value != value else f"{value:.1f}"  # NaN: an undefined read-out
@@ -132,9 +139,7 @@ def write_prediction_report(out: Path, case_ids: list[str], readouts: list[dict[
                     + "".join("<tr>" + "".join(f"<td>{_cell(r.get(k, ''))}</td>" for k in keys)
                               + "</tr>" for r in readouts) + "</tbody></table></div>")
     body.append("<h2>Cases</h2>")
-    body += [f'<figure><img src="previews/{html.escape(c)}.png" loading="lazy" width="560" '
-             f'alt="{html.escape(c)}"><figcaption>{html.escape(c)}</figcaption></figure>'
-             for c in case_ids]
+    body += [_linked_figure(f"previews/{c}.png", c) for c in case_ids]
     path = out / "report.html"
     write_text_atomic(path, _page("semiseg predictions", body))
     return path
@@ -187,11 +192,10 @@ def write_qc_report(out: Path, cases: list[dict[str, Any]], patients: list[dict[
         for r in order:
             picture = previews / f"{r['case']}.png"
             if picture.is_file():
-                src = html.escape(Path(os.path.relpath(picture, out)).as_posix())
-                body.append(f'<figure><img src="{src}" loading="lazy" width="560" '
-                            f'alt="{html.escape(r["case"])}"><figcaption>{html.escape(r["case"])}'
-                            f": predicted Dice {100 * r['predicted_quality']:.1f} %"
-                            f"{' (suspect)' if r['suspect'] else ''}</figcaption></figure>")
+                body.append(_linked_figure(
+                    Path(os.path.relpath(picture, out)).as_posix(),
+                    f"{r['case']}: predicted Dice {100 * r['predicted_quality']:.1f} %"
+                    + (" (suspect)" if r["suspect"] else "")))
     path = out / "qc_report.html"
     write_text_atomic(path, _page("semiseg quality control", body))
     return path

@@ -12,11 +12,15 @@ _COLOURS = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200], [24
                      [145, 30, 180], [70, 240, 240], [240, 50, 230]], dtype=float) / 255
 
 
+def _foreground_per_slice(label: np.ndarray, slice_axis: int) -> np.ndarray:
+    """Foreground voxels in each slice along ``slice_axis`` of a 3D label map."""
+    axis = slice_axis % label.ndim
+    return (label > 0).sum(axis=tuple(a for a in range(label.ndim) if a != axis))
+
+
 def best_slice(label: np.ndarray, slice_axis: int) -> int:
     """Index of the slice with the most foreground along ``slice_axis`` (3D labels)."""
-    axis = slice_axis % label.ndim
-    other = tuple(a for a in range(label.ndim) if a != axis)
-    return int(np.argmax((label > 0).sum(axis=other)))
+    return int(np.argmax(_foreground_per_slice(label, slice_axis)))
 
 
 def _take(array: np.ndarray, axis: int, index: int) -> np.ndarray:
@@ -85,11 +89,9 @@ def preview_slices(label: np.ndarray, slice_axis: int, count: int = 4) -> list[i
     Evenly spaced from the first to the last slice that holds any label (the middle
     slice when none does), so a reviewer sees the structure's extent, not one slice.
     """
-    axis = slice_axis % label.ndim
-    other = tuple(a for a in range(label.ndim) if a != axis)
-    filled = np.flatnonzero((label > 0).any(axis=other))
+    filled = np.flatnonzero(_foreground_per_slice(label, slice_axis))
     if not len(filled):
-        return [label.shape[axis] // 2]
+        return [label.shape[slice_axis % label.ndim] // 2]
     picks = np.linspace(filled[0], filled[-1], num=min(count, len(filled)))
     return sorted(set(np.rint(picks).astype(int).tolist()))
 
