@@ -343,9 +343,10 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     Returns:
         The prediction files and the read-out table (None when there is none).
     """
-    config, predictors, dataset = load_predictors(_runs(run), checkpoint, tta, postprocess,
+    runs = _runs(run)
+    config, predictors, dataset = load_predictors(runs, checkpoint, tta, postprocess,
                                                   need_cases=False)
-    lead = _runs(run)[0]
+    lead = runs[0]
     profile = read_profile(lead)
     if profile is None:  # a run trained before profiles: its data set has the answers
         profile = make_profile(config.data, dataset, load_split(lead / "split.json").labeled)
@@ -392,5 +393,5 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     if previews:
         from semiseg.report_html import write_prediction_report
 
-        write_prediction_report(Path(out), ids, readouts.rows(), [str(r) for r in _runs(run)])
+        write_prediction_report(Path(out), ids, readouts.rows(), [str(r) for r in runs])
     return written, readouts.write(Path(out) / "readouts.csv")

@@ -329,8 +329,7 @@ class ReadoutCollector:
         self.cardiac = all(n in dataset.labels for n in (self.spec.lv, self.spec.rv,
                                                          self.spec.myo))
         # head data: told by the run's data profile, else read from the case table
-        self.heads = (any("head_circumference_mm" in v for v in dataset.case_info.values())
-                      if heads is None else heads)
+        self.heads = dataset.has_head_reference if heads is None else heads
         self.volumes: dict[str, dict[str, float]] = {}
         self.in_ml: dict[str, bool] = {}
         self.heads_rows: list[dict[str, Any]] = []

@@ -35,7 +35,12 @@ import numpy as np
 
 from semiseg.config import from_dict, load_config, read_yaml
 from semiseg.errors import ConfigError, SemisegError
-from semiseg.metrics.compare import format_comparison, paired_comparison, patient_scores
+from semiseg.metrics.compare import (
+    cv_folds,
+    format_comparison,
+    paired_comparison,
+    patient_scores,
+)
 from semiseg.metrics.report import METRICS, OPTIONAL_METRICS
 
 # every other method of a budget is compared with this one, patient by patient
@@ -157,9 +162,8 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
     for path in sorted(Path(out).glob("*/result.json")):
         result = json.loads(path.read_text())
         config = read_yaml(path.parent / "config.yaml")
-        folds = int(config["data"].get("folds", 0) or 0)
-        groups[(result["method"], *_budget(config), folds)].append(
-            (result, path.parent, int(config["data"].get("fold", 0) or 0)))
+        folds, fold = cv_folds(config)
+        groups[(result["method"], *_budget(config), folds)].append((result, path.parent, fold))
     rows = []
     for (method, labeled, unit, folds), found in sorted(groups.items(),
                                                         key=lambda kv: (kv[0][1], kv[0][0])):

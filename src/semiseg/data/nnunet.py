@@ -97,6 +97,11 @@ class NnUNetDataset:
         return [name for name, _ in sorted(self.labels.items(), key=lambda kv: kv[1])]
 
     @property
+    def has_head_reference(self) -> bool:
+        """The case table gives reference head circumferences (a fetal-head data set)."""
+        return any("head_circumference_mm" in v for v in self.case_info.values())
+
+    @property
     def is_2d_images(self) -> bool:
         """True for PNG data sets (each case is one 2D image)."""
         return self.file_ending == ".png"

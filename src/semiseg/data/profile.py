@@ -60,8 +60,8 @@ def make_profile(cfg: DataConfig, dataset: NnUNetDataset,
                  training_ids: Sequence[str]) -> DataProfile:
     """The profile of a run trained on ``training_ids`` (its labeled cases) of ``dataset``."""
     voxel_size, orientation = training_reference(cfg, dataset, training_ids)
-    heads = any("head_circumference_mm" in v for v in dataset.case_info.values())
-    return DataProfile(dict(dataset.meta), voxel_size, orientation, heads, str(dataset.root))
+    return DataProfile(dict(dataset.meta), voxel_size, orientation, dataset.has_head_reference,
+                       str(dataset.root))
 
 
 def write_profile(profile: DataProfile, run_dir: Path) -> None:

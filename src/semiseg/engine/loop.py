@@ -31,7 +31,7 @@ import yaml
 
 from semiseg.atomic import write_text_atomic
 from semiseg.config import RunConfig, from_dict, read_yaml, to_dict, validate
-from semiseg.data.profile import make_profile, read_profile, write_profile
+from semiseg.data.profile import PROFILE_FILE, make_profile, write_profile
 from semiseg.data.splits import load_split, save_split
 from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.data import RunData
@@ -142,7 +142,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     if not resume and info.is_main:
         write_run_config(config, run_dir)
         save_split(data.split, run_dir / "split.json")
-    if info.is_main and (not resume or read_profile(run_dir) is None):
+    if info.is_main and (not resume or not (run_dir / PROFILE_FILE).is_file()):
         # what predict needs of the data set, so the run folder predicts without it
         write_profile(make_profile(config.data, data.dataset, data.split.labeled), run_dir)
     start, best = 0, {"dice_mean": -1.0, "step": -1}

@@ -88,12 +88,16 @@ def patient_scores(run_dirs: Sequence[str | Path], metric: str = "dice") -> dict
     return {p: float(np.mean(v)) for p, v in grouped.items()}
 
 
+def cv_folds(config: dict[str, Any]) -> tuple[int, int]:
+    """``(folds, fold)`` of a run's ``config.yaml`` content; ``(0, 0)`` without folds."""
+    data = config.get("data") or {}
+    return int(data.get("folds", 0) or 0), int(data.get("fold", 0) or 0)
+
+
 def _is_fold(run_dir: str | Path) -> bool:
     """Whether a run is one fold of a cross-validation (``data.folds`` >= 2)."""
     path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        return False
-    return int((read_yaml(path).get("data") or {}).get("folds", 0) or 0) >= 2
+    return path.is_file() and cv_folds(read_yaml(path))[0] >= 2
 
 
 def paired_comparison(a: dict[str, float], b: dict[str, float], metric: str = "dice",
