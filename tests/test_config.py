@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from semiseg.config import RunConfig, load_config, parse_overrides, to_dict
+from semiseg.config import RunConfig, load_config, to_dict
 from semiseg.errors import ConfigError
 
 
@@ -71,10 +71,6 @@ def test_round_trip_through_dict() -> None:
 
     c = load_config(None, ["train.seed=3"])
     assert from_dict(RunConfig, to_dict(c)) == c
-
-
-def test_parse_overrides_nests() -> None:
-    assert parse_overrides(["a.b.c=1", "a.d=x"]) == {"a": {"b": {"c": 1}, "d": "x"}}
 
 
 def test_method_run_defaults_sit_under_files_and_overrides(tmp_path: Path) -> None:

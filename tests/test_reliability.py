@@ -20,8 +20,9 @@ from PIL import Image
 
 from semiseg.api import evaluate_predictions_folder, predict_folder
 from semiseg.config import load_config, to_dict
+from semiseg.data.check import check_dataset
 from semiseg.data.importers import import_image_folder
-from semiseg.data.nnunet import check_dataset, open_dataset
+from semiseg.data.nnunet import open_dataset
 from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.loop import read_run_config, train
 from semiseg.errors import ConfigError, DataError, SemisegError

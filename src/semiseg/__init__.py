@@ -18,7 +18,7 @@ _API = {
     "list_networks": "semiseg.nets",
     "train": "semiseg.engine.loop",
     "open_dataset": "semiseg.data.nnunet",
-    "check_dataset": "semiseg.data.nnunet",
+    "check_dataset": "semiseg.data.check",
     "evaluate_run": "semiseg.api",
     "evaluate_predictions_folder": "semiseg.api",
     "predict_folder": "semiseg.api",

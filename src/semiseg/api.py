@@ -94,7 +94,7 @@ def _open_data(run_dir: Path, config: RunConfig, profile: DataProfile | None,
     return dataset
 
 
-def _case_ids(cases: str, run_dir: Path | None, available: list[str]) -> list[str]:
+def select_case_ids(cases: str, run_dir: Path | None, available: list[str]) -> list[str]:
     """The case ids ``--cases`` names: "val"/"test" of the run's split, "all", or a file.
 
     "all": every case of ``available`` the run did not train on (its split's labeled and
@@ -208,7 +208,7 @@ def evaluate_run(run: str | Path | Sequence[str | Path], checkpoint: str = "best
     """
     run_dirs = _runs(run)
     config, predictors, dataset = load_predictors(run_dirs, checkpoint, tta, postprocess, data)
-    ids = _case_ids(cases, run_dirs[0], dataset.training_cases)
+    ids = select_case_ids(cases, run_dirs[0], dataset.training_cases)
     if cases == "val":
         for other in run_dirs[1:]:
             if set(load_split(other / "split.json").val) != set(ids):
@@ -249,7 +249,7 @@ def evaluate_predictions_folder(pred: str | Path, data: str | None, run: str | N
     dataset = open_dataset(root, config.data.case_table if root == config.data.root else "")
     present = [c for c in dataset.training_cases
                if (pred_dir / f"{c}{dataset.file_ending}").is_file()]
-    ids = _case_ids(cases, run_dir, present if run_dir is None else dataset.training_cases)
+    ids = select_case_ids(cases, run_dir, present if run_dir is None else dataset.training_cases)
     if not ids:
         raise DataError(f"{pred_dir}: no prediction file matches a case of {root}")
     truths = [dataset.load_case(c) for c in ids]

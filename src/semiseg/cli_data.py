@@ -67,7 +67,8 @@ IMPORT_OPTIONS = {"--masks": ("images",), "--labels": ("images",), "--cine": ("a
 def cmd_data(args: argparse.Namespace) -> int:
     """Check | import | split | synthetic."""
     if args.data_command == "check":
-        from semiseg.data.nnunet import check_dataset, scan_dataset
+        from semiseg.data.check import check_dataset
+        from semiseg.data.nnunet import scan_dataset
 
         problems = check_dataset(args.root)
         errors = [p for p in problems if not p.startswith("warning:")]

@@ -15,27 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from semiseg.config_yaml import merge, parse_overrides, read_yaml_chain
 from semiseg.errors import ConfigError
 from semiseg.postprocess import POSTPROCESS_MODES
-
-
-class _Yaml12Loader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false (YAML 1.2): ``amp: off`` stays a string."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"))
-
-
-def _load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Yaml12Loader)
 
 
 @dataclass
@@ -334,59 +316,6 @@ def to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
-def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = tree
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"--set {dotted}: {part!r} is not a section")
-    node[parts[-1]] = value
-
-
-def parse_overrides(overrides: list[str]) -> dict[str, Any]:
-    """``["train.iterations=100", "method.params.ema_decay=0.999"]`` -> nested dict."""
-    tree: dict[str, Any] = {}
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.iterations=100")
-        try:
-            value = _load_yaml(raw) if raw else ""
-        except yaml.YAMLError:
-            value = raw
-        _set_dotted(tree, key.strip(), value)
-    return tree
-
-
-def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """Recursive dict merge; ``extra`` wins."""
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; a missing, unreadable or non-mapping file is a ConfigError."""
-    path = Path(path)
-    try:
-        data = _load_yaml(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ConfigError(f"config file {path} is not valid YAML: {first}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    return data
-
-
 def load_config(
     paths: list[str | Path] | str | Path | None = None,
     overrides: list[str] | None = None,
@@ -412,7 +341,7 @@ def load_config(
         paths = [paths]
     tree: dict[str, Any] = {}
     for path in paths:
-        tree = merge(tree, _read_with_base(Path(path), depth=0))
+        tree = merge(tree, read_yaml_chain(Path(path)))
     tree = merge(tree, parse_overrides(overrides or []))
     tree = merge(_method_run_defaults(tree), tree)
     config = from_dict(RunConfig, tree)
@@ -427,18 +356,6 @@ def _method_run_defaults(tree: dict[str, Any]) -> dict[str, Any]:
     method = tree.get("method")
     name = method.get("name", MethodConfig.name) if isinstance(method, dict) else MethodConfig.name
     return method_run_defaults(name)
-
-
-def _read_with_base(path: Path, depth: int) -> dict[str, Any]:
-    if depth > 8:
-        raise ConfigError(f"config file {path}: 'base:' chain is too deep (a cycle?)")
-    data = read_yaml(path)
-    base = data.pop("base", None)
-    if base is None:
-        return data
-    if not isinstance(base, str):
-        raise ConfigError(f"config file {path}: 'base' must be a file name")
-    return merge(_read_with_base(path.parent / base, depth + 1), data)
 
 
 def _validate_target_spacing(d: DataConfig) -> None:

@@ -33,7 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from semiseg.config import from_dict, load_config, read_yaml
+from semiseg.atomic import atomic_path, write_text_atomic
+from semiseg.config import from_dict, load_config
+from semiseg.config_yaml import read_yaml
 from semiseg.errors import ConfigError, SemisegError
 from semiseg.metrics.compare import (
     cv_folds,
@@ -355,7 +357,7 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
         item["wall_minutes_mean"] = r["wall_minutes"]["mean"]
         item["peak_memory_gib_mean"] = r["peak_memory_gib"]["mean"]
         flat.append(item)
-    with path.open("w", newline="") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ["method"])
         writer.writeheader()
         writer.writerows(flat)
@@ -373,8 +375,8 @@ def write_leaderboard(out: str | Path) -> dict[str, Path]:
     paths = {"csv": out / "leaderboard.csv", "md": out / "leaderboard.md",
              "json": out / "leaderboard.json"}
     write_csv(rows, paths["csv"])
-    paths["md"].write_text(markdown_table(rows) + "\n")
-    paths["json"].write_text(json.dumps(rows, indent=1))
+    write_text_atomic(paths["md"], markdown_table(rows) + "\n")
+    write_text_atomic(paths["json"], json.dumps(rows, indent=1))
     paths["dice_plot"] = plot_dice_vs_budget(rows, out / "dice_vs_labeled.png")
     paths["curves_plot"] = plot_val_curves(rows, out / "val_curves.png")
     paired = plot_paired(rows, out / "paired_vs_baseline.png")

@@ -173,12 +173,12 @@ def _judged_cases(run_dir: Path, dataset: NnUNetDataset, cases: str, pred: str |
     From the data set (``cases`` of it, labels loaded for the true Dice) or from a folder
     of new scans (``images``, no labels); a given segmentation must have its image's shape.
     """
-    from semiseg.api import _case_ids, input_cases
+    from semiseg.api import input_cases, select_case_ids
     from semiseg.evaluation import load_prediction_folder
 
     if images is None:
         source, folder = dataset, None
-        ids = _case_ids(cases, run_dir, dataset.training_cases)
+        ids = select_case_ids(cases, run_dir, dataset.training_cases)
     else:
         source, ids = input_cases(dataset, Path(images))
         folder = Path(images).name

@@ -12,7 +12,8 @@ from skimage.draw import ellipse, ellipse_perimeter
 
 from semiseg.config import load_config
 from semiseg.data.challenges import filled_outline, import_acdc, import_hc18
-from semiseg.data.nnunet import check_dataset, open_dataset
+from semiseg.data.check import check_dataset
+from semiseg.data.nnunet import open_dataset
 from semiseg.engine.data import resolve_split
 from semiseg.errors import DataError
 

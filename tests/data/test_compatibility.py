@@ -69,7 +69,7 @@ def test_predict_warns_about_inputs_unlike_the_training_scans(
 def test_data_check_warns_about_mixed_orientations(tiny_dataset: Path, tmp_path: Path) -> None:
     import shutil
 
-    from semiseg.data.nnunet import check_dataset
+    from semiseg.data.check import check_dataset
 
     root = tmp_path / "mixed"
     shutil.copytree(tiny_dataset, root)

@@ -156,7 +156,8 @@ def test_imported_series_predict_with_their_geometry(tiny_supervised_run: Path,
 def test_into_a_data_sets_unlabeled_folder(tiny_dataset: Path, tmp_path: Path) -> None:
     import shutil
 
-    from semiseg.data.nnunet import check_dataset, open_dataset
+    from semiseg.data.check import check_dataset
+    from semiseg.data.nnunet import open_dataset
 
     root = tmp_path / "ds"
     shutil.copytree(tiny_dataset, root)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from semiseg.data.check import check_dataset
 from semiseg.data.importers import import_image_folder, import_ssl4mis_acdc, import_ssl4mis_la
-from semiseg.data.nnunet import check_dataset, open_dataset
+from semiseg.data.nnunet import open_dataset
 from semiseg.data.splits import load_split
 from semiseg.errors import DataError
 

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from semiseg.cli import main
+from semiseg.data.check import check_dataset
 from semiseg.data.io import read_image
 from semiseg.data.msd import import_msd
-from semiseg.data.nnunet import check_dataset, open_dataset
+from semiseg.data.nnunet import open_dataset
 from semiseg.errors import DataError
 
 AFFINE = np.array([[0.0, 0.0, 1.37, -120.0], [0.0, 1.25, 0.0, -90.0],

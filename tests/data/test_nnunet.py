@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from semiseg.data.nnunet import check_dataset, open_dataset
+from semiseg.data.check import check_dataset
+from semiseg.data.nnunet import open_dataset
 from semiseg.errors import DataError
 
 

@@ -11,8 +11,9 @@ import yaml
 from torch import nn
 
 from semiseg.config import DataConfig
+from semiseg.data.check import check_dataset
 from semiseg.data.io import Geometry, read_geometry
-from semiseg.data.nnunet import check_dataset, open_dataset
+from semiseg.data.nnunet import open_dataset
 from semiseg.data.spacing import median_spacing, resample_factors
 from semiseg.errors import ConfigError, DataError
 from semiseg.evaluation import Predictor

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from semiseg.data.nnunet import check_dataset
+from semiseg.data.check import check_dataset
 from semiseg.data.synthetic_heads import generate_heads
 from semiseg.metrics.ellipse import head_circumference
 

@@ -30,7 +30,8 @@ import torch
 import yaml
 
 from semiseg.atomic import write_text_atomic
-from semiseg.config import RunConfig, from_dict, read_yaml, to_dict, validate
+from semiseg.config import RunConfig, from_dict, to_dict, validate
+from semiseg.config_yaml import read_yaml
 from semiseg.data.profile import PROFILE_FILE, make_profile, write_profile
 from semiseg.data.splits import load_split, save_split
 from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint

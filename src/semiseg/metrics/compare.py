@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from semiseg.config import read_yaml
+from semiseg.config_yaml import read_yaml
 from semiseg.data.splits import patients_like_train
 from semiseg.errors import SemisegError
 
