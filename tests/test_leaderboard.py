@@ -9,7 +9,15 @@ import pytest
 import yaml
 
 from semiseg.errors import ConfigError
-from semiseg.leaderboard import collect, format_stat, pool_folds, run_grid, write_leaderboard
+from semiseg.leaderboard import (
+    Grid,
+    collect,
+    format_stat,
+    pool_folds,
+    run_grid,
+    run_settings,
+    write_leaderboard,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +45,20 @@ def test_format_stat(values: list[float], text: str) -> None:
     stat = {"mean": sum(values) / n if n else float("nan"),
             "std": (max(values) - min(values)) / 2 if n else float("nan"), "n": n}
     assert format_stat(stat, 100) == text
+
+
+def test_run_settings_fill_seed_and_budget_placeholders() -> None:
+    grid = Grid(methods=["spcl"], labeled=[2], seeds=[1], out="o", folds=3,
+                set=["train.init_from=pre-s{seed}/last.pt", "train.iterations=9",
+                     "eval.note=l{labeled}"])
+    assert run_settings(grid, "spcl", 2, 1, fold=0) == [
+        "train.init_from=pre-s1/last.pt", "train.iterations=9", "eval.note=l2",
+        "method.name=spcl", "data.num_labeled=2", "data.folds=3", "data.fold=0",
+        "train.seed=1"]
+    grid.budget = "percent"
+    assert run_settings(grid, "spcl", 5, 0, overrides=["train.seed=7"])[3:] == [
+        "train.seed=7", "method.name=spcl", "data.labeled_percent=5", "train.seed=0"]
+    assert grid.set[0] == "train.init_from=pre-s{seed}/last.pt"  # the grid is not changed
 
 
 def test_grid_runs_are_skipped_when_done(grid_out: Path, capsys) -> None:

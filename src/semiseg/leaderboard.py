@@ -3,7 +3,9 @@
 A grid file::
 
     configs: [configs/acdc/dev.yaml]     # run configs, relative to the grid file
-    set: [train.iterations=500]           # overrides for every run
+    set: [train.iterations=500]           # overrides for every run; "{seed}" and
+                                          # "{labeled}" become the run's own, e.g.
+                                          # train.init_from=pre-s{seed}/checkpoints/last.pt
     methods: [supervised, mean_teacher]
     labeled: [3, 7]                       # labeled patients (or percent, see budget)
     budget: patients                      # "patients" (data.num_labeled) or "percent"
@@ -104,11 +106,25 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
                 for fold in folds:
                     part = "" if fold is None else f"-f{fold}"
                     run_dir = out / f"{method}-l{labeled}{part}-s{seed}"
-                    cv = [] if fold is None else [f"data.folds={grid.folds}", f"data.fold={fold}"]
-                    _train_or_resume(run_dir, configs, [
-                        *grid.set, *(overrides or []), f"method.name={method}",
-                        _budget_key(grid, labeled), *cv, f"train.seed={seed}"])
+                    _train_or_resume(run_dir, configs,
+                                     run_settings(grid, method, labeled, seed, fold, overrides))
     return out
+
+
+def run_settings(grid: Grid, method: str, labeled: float, seed: int,
+                 fold: int | None = None, overrides: list[str] | None = None) -> list[str]:
+    """The ``key=value`` settings of one run: the grid's, ``overrides``, then the run's own.
+
+    ``{seed}`` and ``{labeled}`` in the grid's ``set`` become the run's values (each
+    seed fine-tuned from its own pre-training, say); other text is left as written.
+    The run's method, budget, fold and seed come last, so no override changes which
+    run a folder holds.
+    """
+    cv = [] if fold is None else [f"data.folds={grid.folds}", f"data.fold={fold}"]
+    shared = [s.replace("{seed}", str(seed)).replace("{labeled}", str(labeled))
+              for s in grid.set]
+    return [*shared, *(overrides or []), f"method.name={method}", _budget_key(grid, labeled), *cv,
+            f"train.seed={seed}"]
 
 
 def _train_or_resume(run_dir: Path, configs: list[Path], settings: list[str]) -> None:
