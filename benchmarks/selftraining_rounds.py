@@ -15,7 +15,6 @@ import argparse
 import csv
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -31,11 +30,8 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def phase_bounds(run: Path) -> list[tuple[str, int, int]]:
     """``(phase, first step, last step)`` of a run, steps counted from 1."""
     config = read_run_config(run)
-    cls = METHODS.get(config.method.name)
-    # phase_steps reads only the method's config and phase names: no networks needed
-    owner = SimpleNamespace(config=method_config(config.method.name, config.method.params),
-                            phases=cls.phases)
-    steps = cls.phase_steps(owner, config.train.iterations)
+    steps = METHODS.get(config.method.name).phase_steps(
+        method_config(config.method.name, config.method.params), config.train.iterations)
     bounds, start = [], 0
     for phase, n in steps.items():
         bounds.append((phase, start + 1, start + n))

@@ -10,7 +10,8 @@ class TestBidirectionalCopyPaste(MethodContract):
     method_name = "bcp"
 
     def test_phases_split_the_run(self) -> None:
-        assert self.make(2).phase_steps(4000) == {"pretrain": 1000, "selftrain": 3000}
+        method = self.make(2)
+        assert method.phase_steps(method.config, 4000) == {"pretrain": 1000, "selftrain": 3000}
 
     def test_mixed_label_is_the_mix_of_the_two_labels(self) -> None:
         """The loss of a copy-paste sample vanishes exactly for the mixed label."""

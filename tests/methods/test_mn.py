@@ -13,7 +13,7 @@ class TestModelsAndNetworks(MethodContract):
         method = self.make(3)
         assert type(method.net3d) is UNet and isinstance(method.net2d.net, EfficientUNet)
         assert method.lr_scales() == {"net2d": 10.0}
-        assert method.phase_steps(4000) == {"warmup": 500, "cotrain": 3500}
+        assert method.phase_steps(method.config, 4000) == {"warmup": 500, "cotrain": 3500}
 
     def test_the_models_take_turns(self) -> None:
         method = self.make(3)

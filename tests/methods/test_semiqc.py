@@ -11,7 +11,8 @@ class TestQualityControlledSelfTraining(MethodContract):
     params: ClassVar[dict] = {"qc_threshold": 0.0}  # contract: wiring, everything admitted
 
     def test_rounds_split_the_run(self) -> None:
-        steps = self.make(2).phase_steps(4000)
+        method = self.make(2)
+        steps = method.phase_steps(method.config, 4000)
         assert steps == {"supervised": 1000, "round1": 1000, "round2": 1000, "round3": 1000}
 
     def test_each_round_starts_from_the_current_segmenter(self) -> None:

@@ -59,7 +59,7 @@ class Phase:
 
 def method_phases(method: SemiSupervisedMethod, total: int) -> list[Phase]:
     """The method's phases laid out over ``total`` steps (checked to cover them exactly)."""
-    lengths = method.phase_steps(total)
+    lengths = method.phase_steps(method.config, total)
     if list(lengths) != list(method.phases) or sum(lengths.values()) != total:
         raise SemisegError(f"method {method.name}: phase_steps {lengths} do not cover "
                            f"{total} steps over phases {method.phases}")

@@ -147,9 +147,15 @@ class SemiSupervisedMethod(nn.Module, ABC):
     def on_phase_start(self, phase: str) -> None:
         """Called when a phase begins (and again when a run resumes inside it)."""
 
-    def phase_steps(self, total_steps: int) -> dict[str, int]:
-        """Steps per phase; the default gives every step to the single phase."""
-        return {self.phases[0]: total_steps} if len(self.phases) == 1 else {}
+    @classmethod
+    def phase_steps(cls, config: Any, total_steps: int) -> dict[str, int]:
+        """Steps per phase from the method's hyper-parameters alone (``config``, a ``Config``).
+
+        A class method: a finished run's phase layout can be read back from its
+        config.yaml without building networks. The default gives every step to the
+        single phase.
+        """
+        return {cls.phases[0]: total_steps} if len(cls.phases) == 1 else {}
 
     def grouped_partitions(self) -> int:
         """Slice partitions K per volume of the unlabeled batch; 0: random sampling.

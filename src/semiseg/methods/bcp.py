@@ -47,9 +47,10 @@ class BidirectionalCopyPaste(MeanTeacher):
         # persisted, so that resuming inside self-training keeps the trained teacher
         self.register_buffer("teacher_started", torch.tensor(False))
 
-    def phase_steps(self, total_steps: int) -> dict[str, int]:
+    @classmethod
+    def phase_steps(cls, config: Config, total_steps: int) -> dict[str, int]:
         """``pretrain_fraction`` of the steps pre-train, the rest self-train."""
-        pre = round(total_steps * self.config.pretrain_fraction)
+        pre = round(total_steps * config.pretrain_fraction)
         return {"pretrain": pre, "selftrain": total_steps - pre}
 
     def on_phase_start(self, phase: str) -> None:

@@ -123,9 +123,10 @@ class ModelsAndNetworks(SemiSupervisedMethod):
                                                    config.weights_2d), strict=False)
         self.net2d = SliceWise2D(net2d)
 
-    def phase_steps(self, total_steps: int) -> dict[str, int]:
+    @classmethod
+    def phase_steps(cls, config: Config, total_steps: int) -> dict[str, int]:
         """Warm-up share, then co-training."""
-        warm = round(total_steps * self.config.warmup_fraction)
+        warm = round(total_steps * config.warmup_fraction)
         return {"warmup": warm, "cotrain": total_steps - warm}
 
     def learner(self, progress: Progress) -> str:

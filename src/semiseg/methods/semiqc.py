@@ -65,13 +65,14 @@ class SelfTraining(SemiSupervisedMethod):
         # a round must keep the teacher that round started with)
         self.register_buffer("teacher_round", torch.tensor(0))
 
-    def phase_steps(self, total_steps: int) -> dict[str, int]:
+    @classmethod
+    def phase_steps(cls, config: Config, total_steps: int) -> dict[str, int]:
         """The supervised share, then equal rounds."""
-        first = round(total_steps * self.config.supervised_fraction)
-        rounds = len(self.phases) - 1
+        first = round(total_steps * config.supervised_fraction)
+        rounds = len(cls.phases) - 1
         per_round, extra = divmod(total_steps - first, rounds)
         steps = {"supervised": first}
-        for i, phase in enumerate(self.phases[1:]):
+        for i, phase in enumerate(cls.phases[1:]):
             steps[phase] = per_round + (1 if i < extra else 0)
         return steps
 

@@ -122,7 +122,8 @@ class ContrastivePretraining(_MetaContrast):
         d = net.spatial_dims
         self.dense_head = pointwise_projection(d, c_dec, config.projection // 2)
 
-    def phase_steps(self, total_steps: int) -> dict[str, int]:
+    @classmethod
+    def phase_steps(cls, config: Config, total_steps: int) -> dict[str, int]:
         """Half the run for each stage."""
         half = total_steps // 2
         return {"encoder": half, "decoder": total_steps - half}
