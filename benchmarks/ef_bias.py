@@ -31,7 +31,7 @@ def main() -> None:
         with (run / "eval" / "val_clinical.csv").open(newline="") as f:
             rows = list(csv.DictReader(f))
         ef, edv, esv = (mean_of(rows, f"LV_{k}_err") for k in ("EF", "EDV", "ESV"))
-        print(f"| {run.name} | {ef:+.1f} | {edv:+.0f} | {esv:+.0f} | "
+        print(f"| {run.parent.name}/{run.name} | {ef:+.1f} | {edv:+.0f} | {esv:+.0f} | "
               f"{mean_of(rows, 'LV_ESV_ref'):.0f} |")
 
 
