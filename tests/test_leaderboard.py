@@ -59,6 +59,10 @@ def test_run_settings_fill_seed_and_budget_placeholders() -> None:
     assert run_settings(grid, "spcl", 5, 0, overrides=["train.seed=7"])[3:] == [
         "train.seed=7", "method.name=spcl", "data.labeled_percent=5", "train.seed=0"]
     assert grid.set[0] == "train.init_from=pre-s{seed}/last.pt"  # the grid is not changed
+    grid.set = ["train.init_from=pre-f{fold}-s{seed}/last.pt"]
+    assert run_settings(grid, "spcl", 2, 1, fold=2)[0] == "train.init_from=pre-f2-s1/last.pt"
+    with pytest.raises(ConfigError, match="fold"):
+        run_settings(grid, "spcl", 2, 1)  # no fold: the run would start from a wrong file
 
 
 def test_grid_runs_are_skipped_when_done(grid_out: Path, capsys) -> None:

@@ -3,9 +3,9 @@
 A grid file::
 
     configs: [configs/acdc/dev.yaml]     # run configs, relative to the grid file
-    set: [train.iterations=500]           # overrides for every run; "{seed}" and
-                                          # "{labeled}" become the run's own, e.g.
-                                          # train.init_from=pre-s{seed}/checkpoints/last.pt
+    set: [train.iterations=500]           # overrides for every run; "{seed}",
+                                          # "{labeled}" and "{fold}" become the run's
+                                          # own, e.g. train.init_from=pre-s{seed}/last.pt
     methods: [supervised, mean_teacher]
     labeled: [3, 7]                       # labeled patients (or percent, see budget)
     budget: patients                      # "patients" (data.num_labeled) or "percent"
@@ -115,14 +115,22 @@ def run_settings(grid: Grid, method: str, labeled: float, seed: int,
                  fold: int | None = None, overrides: list[str] | None = None) -> list[str]:
     """The ``key=value`` settings of one run: the grid's, ``overrides``, then the run's own.
 
-    ``{seed}`` and ``{labeled}`` in the grid's ``set`` become the run's values (each
-    seed fine-tuned from its own pre-training, say); other text is left as written.
-    The run's method, budget, fold and seed come last, so no override changes which
-    run a folder holds.
+    ``{seed}``, ``{labeled}`` and ``{fold}`` in the grid's ``set`` become the run's
+    values (each seed fine-tuned from its own pre-training, say; with folds, from a
+    pre-training that never saw the fold's val patients); other text is left as
+    written. The run's method, budget, fold and seed come last, so no override changes
+    which run a folder holds.
+
+    Raises:
+        ConfigError: ``{fold}`` in a grid without folds.
     """
     cv = [] if fold is None else [f"data.folds={grid.folds}", f"data.fold={fold}"]
     shared = [s.replace("{seed}", str(seed)).replace("{labeled}", str(labeled))
               for s in grid.set]
+    if fold is not None:
+        shared = [s.replace("{fold}", str(fold)) for s in shared]
+    elif any("{fold}" in s for s in shared):
+        raise ConfigError(f"grid set {grid.set}: {{fold}} needs folds: K >= 2 in the grid")
     return [*shared, *(overrides or []), f"method.name={method}", _budget_key(grid, labeled), *cv,
             f"train.seed={seed}"]
 
