@@ -29,6 +29,18 @@ def test_unfinished_run_without_profile(tiny_supervised_run: Path, tmp_path: Pat
     assert info["status"].startswith("unfinished at step 100 of ") and not info["portable"]
     text = format_run_info(info)
     assert "predicting needs its data set too (missing: data_profile.json, " in text
+    assert "started from" not in text
+
+
+def test_run_started_from_a_checkpoint_names_it(tiny_supervised_run: Path,
+                                                tmp_path: Path) -> None:
+    run = Path(shutil.copytree(tiny_supervised_run, tmp_path / "run"))
+    config = run / "config.yaml"
+    config.write_text(config.read_text().replace("  init_from: ''",
+                                                 "  init_from: runs/pre-s1/checkpoints/last.pt"))
+    info = run_info(run)
+    assert info["init_from"] == "runs/pre-s1/checkpoints/last.pt"
+    assert "  started from: runs/pre-s1/checkpoints/last.pt" in format_run_info(info)
 
 
 def test_info_command(tiny_supervised_run: Path, tmp_path: Path, capsys) -> None:

@@ -47,6 +47,8 @@ def run_info(run_dir: str | Path) -> dict[str, Any]:
         "seed": config.train.seed}
     if config.data.folds:
         info["fold"] = f"{config.data.fold} of {config.data.folds}"
+    if config.train.init_from:  # which pre-training (or earlier run) its weights started from
+        info["init_from"] = config.train.init_from
     if (run_dir / "split.json").is_file():
         split = load_split(run_dir / "split.json")
         info["cases"] = {part: len(getattr(split, part))
@@ -92,6 +94,8 @@ def format_run_info(info: dict[str, Any]) -> str:
         lines.append(f"  split: {c['labeled']} labeled, {c['unlabeled']} unlabeled, {c['val']} "
                      f"val, {c['test']} test cases"
                      + (f" (cross-validation fold {info['fold']})" if "fold" in info else ""))
+    if "init_from" in info:
+        lines.append(f"  started from: {info['init_from']}")
     lines.append(f"  status: {info['status']}")
     if "val_dice" in info:
         dice = info["val_dice"]
