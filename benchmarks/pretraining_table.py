@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from semiseg.leaderboard import collect, format_stat
-from semiseg.metrics.compare import format_comparison, paired_comparison, patient_scores
+from semiseg.metrics.compare import format_comparison, paired_comparison
 
 ORDER = ["supervised", "spcl", "mean_teacher"]  # fine-tuning without, then with unlabeled
 
@@ -47,7 +47,8 @@ def main() -> None:
     args = parser.parse_args()
     for labeled, rows in rows_by_budget(args.root / "scratch", args.root / "pretrained").items():
         base = dict(rows).get("supervised, from scratch")
-        base_scores = patient_scores(base["runs"]) if base else None
+        # collect() already scored each row per patient, seeds averaged (patient_dice)
+        base_scores = base.get("patient_dice") if base else None
         print(f"\n{labeled} labeled patient(s)\n")
         print("| method | seeds | Dice % | HD95 (voxel) | LV EF error (pp) | "
               "Dice vs supervised from scratch, per patient: diff [95% CI], p, wins/losses | "
@@ -55,8 +56,8 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|---|")
         for name, row in rows:
             paired = ""
-            if base_scores is not None and row is not base:
-                stats = paired_comparison(patient_scores(row["runs"]), base_scores)
+            if base_scores is not None and row is not base and "patient_dice" in row:
+                stats = paired_comparison(row["patient_dice"], base_scores)
                 paired = format_comparison(stats, 100)
             seeds = ",".join(str(s) for s in row["seeds"])
             print(f"| {name} | {seeds} | {format_stat(row['dice'], 100)} | "
