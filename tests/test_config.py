@@ -33,6 +33,8 @@ def test_yaml_then_overrides(tmp_path: Path) -> None:
     (["train.amp=fast"], "'train.amp': 'fast' is not one of"),
     (["data.patch_size=[64]"], "'data.patch_size'"),
     (["data.labeled_batch_size=30"], "labeled_batch_size <= batch_size"),
+    (["method.name=mean_teacher", "data.batch_size=4", "data.labeled_batch_size=4"],
+     "'data.labeled_batch_size': 4 leaves no room for unlabeled samples"),
     (["method.name=magic"], "unknown method 'magic'; valid:"),
     (["method.params.ema_dcay=0.9"], "unknown config key 'method.params.ema_dcay'"),
     (["method.params.ema_decay=high"], "'method.params.ema_decay': expected float"),
@@ -87,6 +89,12 @@ def test_method_run_defaults_sit_under_files_and_overrides(tmp_path: Path) -> No
     # an unknown method is still reported by name, not by a lookup error here
     with pytest.raises(ConfigError, match="unknown method 'magic'"):
         load_config(None, ["method.name=magic"])
+
+
+def test_a_labeled_only_batch_is_fine_for_supervised() -> None:
+    c = load_config(None, ["method.name=supervised", "data.batch_size=4",
+                           "data.labeled_batch_size=4"])
+    assert c.data.labeled_batch_size == c.data.batch_size == 4
 
 
 def test_method_run_defaults_name_only_real_config_keys() -> None:

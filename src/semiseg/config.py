@@ -423,6 +423,11 @@ def validate(config: RunConfig) -> None:
         raise ConfigError("config key 'model.dropout': needs one value per entry of model.channels")
     if not (t.device in ("auto", "cpu", "cuda") or t.device.startswith("cuda:")):
         raise ConfigError(f"config key 'train.device': {t.device!r} is not auto, cpu, cuda[:N]")
-    from semiseg.methods import method_config  # late import: methods import this module
+    from semiseg.methods import METHODS, method_config  # late: methods import this module
 
     method_config(config.method.name, config.method.params)
+    if METHODS.get(config.method.name).uses_unlabeled and d.labeled_batch_size >= d.batch_size:
+        raise ConfigError(
+            f"config key 'data.labeled_batch_size': {d.labeled_batch_size} leaves no room for "
+            f"unlabeled samples in data.batch_size {d.batch_size}, which method "
+            f"'{config.method.name}' needs (labeled_batch_size must be < batch_size)")
