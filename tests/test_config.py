@@ -46,6 +46,8 @@ def test_yaml_then_overrides(tmp_path: Path) -> None:
     (["data.folds=1"], "'data.folds': 1 must be 0"),
     (["data.folds=5", "data.fold=5"], "'data.fold': 5 not in [0, 5"),
     (["data.fold=1"], "data.folds is 0: no cross-validation"),
+    (["data.slice_axis=3"], "'data.slice_axis': 3 is not an axis of a 3D volume"),
+    (["train.amp=false"], "'train.amp': False is not one of ('auto', 'off'"),
 ])
 def test_bad_config_values_name_the_key(overrides: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):

@@ -304,10 +304,10 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
         if dataclasses.is_dataclass(tp):
             kwargs[key] = from_dict(tp, value or {}, f"{dotted}.")
         else:
-            kwargs[key] = _coerce(value, tp, dotted)
             choices = _CHOICES.get(dotted)
-            if choices and kwargs[key] not in choices:
+            if choices and value not in choices:  # before the type: `amp: false` names them
                 raise ConfigError(f"config key {dotted!r}: {value!r} is not one of {choices}")
+            kwargs[key] = _coerce(value, tp, dotted)
     return cls(**kwargs)
 
 
@@ -383,6 +383,9 @@ def validate(config: RunConfig) -> None:
     d, t, o = config.data, config.train, config.optim
     if d.spatial_dims not in (2, 3):
         raise ConfigError(f"config key 'data.spatial_dims': {d.spatial_dims} is not 2 or 3")
+    if not -3 <= d.slice_axis <= 2:
+        raise ConfigError(f"config key 'data.slice_axis': {d.slice_axis} is not an axis of a "
+                          "3D volume (-3 to 2)")
     if len(d.patch_size) != d.spatial_dims or any(s < 8 for s in d.patch_size):
         raise ConfigError(
             f"config key 'data.patch_size': {d.patch_size} must have {d.spatial_dims} sizes >= 8"

@@ -217,6 +217,14 @@ def test_model_params_reach_the_network_and_unknown_ones_are_errors(tiny_dataset
     with pytest.raises(ConfigError, match=r"model\.params\.nope.*depths"):
         net_spec(tiny_config(tiny_dataset, "model.name=resunet", "model.params={nope: 1}"),
                  dataset)
+    # a network deeper than the patch, or widths it cannot take: config errors, not
+    # tracebacks at the first step
+    deep = ["model.channels=[2, 2, 2, 2, 2, 2, 2]", "model.dropout=[0, 0, 0, 0, 0, 0, 0]"]
+    with pytest.raises(ConfigError, match=r"'data.patch_size': \[32, 32\] does not fit "
+                                          r"network unet: 7 levels .* needs >= 64"):
+        net_spec(tiny_config(tiny_dataset, *deep), dataset)
+    with pytest.raises(ConfigError, match=r"'model' \(network vnet\): VNet takes 5"):
+        net_spec(tiny_config(tiny_dataset, "model.name=vnet"), dataset).build()
 
 
 def test_scans_without_masks_train_as_unlabeled(tiny_dataset: Path, tmp_path: Path,

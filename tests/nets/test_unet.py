@@ -29,6 +29,28 @@ def test_bad_arguments_are_rejected() -> None:
         create_network("unet", 2, 1, 2, channels=[4, 8], dropout=[0.1])
 
 
+@pytest.mark.parametrize("name, kwargs, fits, too_small", [
+    ("unet", {"channels": [4, 8, 16], "dropout": [0, 0, 0]}, [(4, 4), (33, 35)], (3, 8)),
+    ("vnet", {"channels": [2, 4, 4, 4, 4]}, [(16, 32)], (16, 24)),
+    ("efficientunet", {"pretrained": False}, [(32, 64)], (32, 48)),
+])
+def test_input_size_rule_is_the_networks_real_limit(name: str, kwargs: dict, fits: list,
+                                                    too_small: tuple) -> None:
+    """What ``input_size_problem`` accepts passes the network; what it rejects fails."""
+    from semiseg.nets import NETWORKS
+
+    net = create_network(name, 2, 1, 2, **kwargs).eval()
+    rule = NETWORKS.get(name).input_size_problem
+    shape_kwargs = {k: v for k, v in kwargs.items() if k == "channels"}
+    with torch.no_grad():
+        for size in fits:
+            assert rule(size, **shape_kwargs) is None
+            assert net(torch.zeros(1, 1, *size)).shape[2:] == size
+        assert rule(too_small, **shape_kwargs)
+        with pytest.raises(RuntimeError):
+            net(torch.zeros(1, 1, *too_small))
+
+
 def test_fast_dropout_statistics_and_determinism() -> None:
     drop = Dropout(0.3).train()
     x = torch.ones(400, 500)

@@ -87,6 +87,11 @@ def net_spec(config: RunConfig, dataset: NnUNetDataset) -> NetSpec:
             raise ConfigError(f"config key 'model.params.{key}': not a parameter of network "
                               f"{model.name} (valid: {valid})")
     kwargs.update(model.params)
+    problem = NETWORKS.get(model.name).input_size_problem(
+        config.data.patch_size, **{k: v for k, v in kwargs.items() if k == "channels"})
+    if problem:
+        raise ConfigError(f"config key 'data.patch_size': {config.data.patch_size} does not fit "
+                          f"network {model.name}: {problem}")
     return NetSpec(model.name, config.data.spatial_dims, dataset.num_channels,
                    dataset.num_classes, kwargs)
 

@@ -71,6 +71,12 @@ class NetSpec:
 
     def build(self, name: str | None = None, **overrides: Any) -> nn.Module:
         """A fresh network (``name`` overrides the configured one, e.g. for co-training)."""
+        try:
+            return self._create(name, **overrides)
+        except (TypeError, ValueError) as e:  # widths or parameters the network cannot take
+            raise ConfigError(f"config key 'model' (network {name or self.name}): {e}") from None
+
+    def _create(self, name: str | None, **overrides: Any) -> nn.Module:
         kwargs = {} if name and name != self.name else dict(self.kwargs)
         kwargs.update(overrides)
         return create_network(name or self.name, self.spatial_dims, self.in_channels,
@@ -88,7 +94,7 @@ class NetSpec:
         """
         channels = self.kwargs.get("channels")
         try:
-            return self.build(name, **({"channels": channels} if channels else {}))
+            return self._create(name, **({"channels": channels} if channels else {}))
         except (ConfigError, TypeError, ValueError) as e:
             raise ConfigError(f"method.params.{key}: {e}") from None
 

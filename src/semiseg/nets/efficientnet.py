@@ -15,6 +15,7 @@ with ImageNet statistics inside the network.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -183,6 +184,16 @@ class EfficientUNet(nn.Module):
         for module in frozen:
             for p in module.parameters():
                 p.requires_grad_(False)
+
+    @classmethod
+    def input_size_problem(cls, size: Sequence[int], **_: object) -> str | None:
+        """Why inputs of spatial ``size`` cannot pass (None when they can).
+
+        The decoder doubles stride-32 features back, so both sides must be divisible by 32.
+        """
+        if any(s % 32 for s in size):
+            return "EfficientUNet needs both sides divisible by 32"
+        return None
 
     def encode(self, x: Tensor) -> list[Tensor]:
         """Encoder features at strides 2-32 of the ImageNet-normalised input."""

@@ -12,6 +12,8 @@ features (UniMatch's feature dropout, contrastive heads) without another forward
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -80,6 +82,21 @@ class UNet(nn.Module):
             for i in range(len(channels) - 1, 0, -1)
         )
         self.head = conv_nd(spatial_dims, channels[0], num_classes, 3)
+
+    @classmethod
+    def input_size_problem(cls, size: Sequence[int],
+                           channels: Sequence[int] = (16, 32, 64, 128, 256)) -> str | None:
+        """Why inputs of spatial ``size`` cannot pass the network (None when they can).
+
+        Each of the ``len(channels) - 1`` poolings halves every side, so a side below
+        ``2 ** (len(channels) - 1)`` vanishes; other sizes work (the decoder upsamples to
+        each skip's size).
+        """
+        factor = 2 ** (len(channels) - 1)
+        if min(size) < factor:
+            return (f"{len(channels)} levels (model.channels) halve each side "
+                    f"{len(channels) - 1} times, so every side needs >= {factor}")
+        return None
 
     def encode(self, x: Tensor) -> list[Tensor]:
         """Encoder features, shallow to deep: ``[B, channels[i], *S / 2**i]``."""

@@ -9,6 +9,8 @@ the bottleneck. 2D works too (the same layers in 2D).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import Tensor, nn
 
 from semiseg.nets.layers import conv_nd, norm_nd
@@ -71,6 +73,16 @@ class VNet(nn.Module):
         self.dropout = ((nn.Dropout3d if d == 3 else nn.Dropout2d)(bottleneck_dropout)
                         if bottleneck_dropout else None)
         self.head = conv_nd(d, c[0], num_classes, 1)
+
+    @classmethod
+    def input_size_problem(cls, size: Sequence[int], **_: object) -> str | None:
+        """Why inputs of spatial ``size`` cannot pass (None when they can).
+
+        The strided convolutions down and transposed ones up need every side divisible by 16.
+        """
+        if any(s % 16 for s in size):
+            return "VNet needs every side divisible by 16"
+        return None
 
     def encode(self, x: Tensor) -> list[Tensor]:
         """Encoder features per level, shallow to deep (residual stages)."""
