@@ -52,6 +52,31 @@ def test_train_with_bad_key_and_bad_data(capsys, tmp_path: Path, tiny_dataset: P
     _one_line_error(code, err, "missing label for image case")
 
 
+def test_several_scans_per_patient_without_grouping_are_warned_about(
+        capsys, tmp_path: Path, tiny_dataset: Path) -> None:
+    """Without splits.json or a group_by, phantom001_frame01/_frame02 could straddle val."""
+    data = Path(shutil.copytree(tiny_dataset, tmp_path / "no_split"))
+    (data / "splits.json").unlink()
+    code, out, _ = run(["data", "check", str(data)], capsys)
+    assert code == 0 and "1 warning(s)" in out and "several scans per patient" in out
+    code, _, err = run(["data", "split", str(data), "--labeled", "1", "-o",
+                        str(tmp_path / "s.json")], capsys)
+    assert code == 0 and "warning: case ids look like several scans per patient" in err
+    code, _, err = run(["data", "split", str(data), "--labeled", "1", "--group-by",
+                        "^(.+)_[^_]+$", "-o", str(tmp_path / "s.json")], capsys)
+    assert code == 0 and "warning" not in err
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"data:\n  root: {data}\n  num_labeled: 1\n  patch_size: [32, 32]\n"
+                   "  batch_size: 2\n  labeled_batch_size: 1\nmodel:\n  channels: [4, 8]\n"
+                   "  dropout: [0, 0]\nmethod:\n  name: supervised\ntrain:\n  iterations: 1\n"
+                   "  progress_bar: false\n  num_threads: 1\n")
+    code, _, err = run(["train", "-c", str(cfg), "-o", str(tmp_path / "run")], capsys)
+    assert code == 0 and "warning: case ids look like several scans per patient" in err
+    code, _, err = run(["train", "-c", str(cfg), "--set", "data.group_by=^(.+)_[^_]+$", "-o",
+                        str(tmp_path / "grouped")], capsys)
+    assert code == 0 and "several scans per patient" not in err
+
+
 def test_data_check_split_and_methods(capsys, tmp_path: Path, tiny_dataset: Path) -> None:
     code, out, _ = run(["data", "check", str(tiny_dataset)], capsys)
     assert code == 0 and "0 error(s)" in out

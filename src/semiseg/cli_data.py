@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from semiseg.errors import ConfigError, SemisegError
@@ -118,7 +119,12 @@ def cmd_data(args: argparse.Namespace) -> int:
         print(f"wrote {out}; check it with: semiseg data check {out}")
     elif args.data_command == "split":
         from semiseg.data.nnunet import open_dataset
-        from semiseg.data.splits import add_unlabeled_scans, make_split, save_split
+        from semiseg.data.splits import (
+            add_unlabeled_scans,
+            make_split,
+            save_split,
+            ungrouped_patients_hint,
+        )
 
         if args.folds < 0 or args.folds == 1:
             raise ConfigError(f"--folds {args.folds}: must be 0 (one split) or >= 2")
@@ -133,6 +139,9 @@ def cmd_data(args: argparse.Namespace) -> int:
                   f"{len(split.val)} val cases"
                   + (f" ({len(left_out)} scans without masks of val patients left out)"
                      if left_out else ""))
+        hint = None if args.group_by else ungrouped_patients_hint(ds.training_cases)
+        if hint:  # after the split files, so that an error stays the only line
+            print(f"warning: {hint}", file=sys.stderr)
     else:
         from semiseg.data.synthetic import generate
 

@@ -4,12 +4,14 @@ from pathlib import Path
 import pytest
 
 from semiseg.data.splits import (
+    STEM_GROUP_BY,
     Split,
     add_unlabeled_scans,
     load_split,
     make_split,
     patient_of,
     save_split,
+    ungrouped_patients_hint,
     validate_split,
 )
 from semiseg.errors import DataError
@@ -28,6 +30,24 @@ def test_generated_split_keeps_patients_together_and_is_seeded() -> None:
     for part in (a.labeled, a.unlabeled, a.val):
         patients = {patient_of(x, r"^(p\d+)_") for x in part}
         assert all(f"{p}_frame01" in part and f"{p}_frame02" in part for p in patients)
+
+
+@pytest.mark.parametrize("cases, warned", [
+    (CASES, True),  # two frames per patient
+    ([f"{i:03d}_HC" for i in range(20)] + ["017_2HC"], True),  # HC18: a second image
+    ([f"case_{i:03d}" for i in range(20)], False),  # one prefix for every case
+    ([f"site{s}_{i:03d}" for s in "ABC" for i in range(10)], False),  # sites, not patients
+    ([f"BraTS_2021_{i:05d}" for i in range(20)], False),
+    ([f"p{i:02d}" for i in range(20)], False),  # no "_" at all
+])
+def test_ungrouped_patients_are_flagged_only_when_ids_look_like_several_scans_each(
+        cases: list[str], warned: bool) -> None:
+    hint = ungrouped_patients_hint(cases)
+    assert (hint is not None) == warned
+    if warned:
+        assert STEM_GROUP_BY in hint
+        # the suggested group_by does group them: fewer patients than cases
+        assert len({patient_of(c, STEM_GROUP_BY) for c in cases}) < len(cases)
 
 
 def test_labeled_percent() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,38 @@ def patient_of(case_id: str, group_by: str = "", patient_order: list[str] | None
         if hits:
             return max(hits, key=len)
     return case_id
+
+
+# group_by that takes the case id before its last "_" as the patient (patient001_frame01)
+STEM_GROUP_BY = "^(.+)_[^_]+$"
+
+
+def ungrouped_patients_hint(cases: Sequence[str]) -> str | None:
+    """A warning when case ids look like several scans per patient but nothing groups them.
+
+    Without ``data.group_by`` (and without a split file naming patients) every case is
+    its own patient, so the two frames of one heart can land in training and val. The
+    heuristic: the ids' stems before the last ``_`` repeat, yet they are neither one
+    common prefix (``case_001``) nor a few large groups such as sites (``siteA_001``):
+    at least 3 stems, some shared, none holding more than a quarter of the cases.
+
+    Returns:
+        The warning, naming an example and the ``group_by`` to set; None when the ids
+        do not look like that.
+    """
+    stems: dict[str, list[str]] = {}
+    for case in cases:
+        if "_" in case:
+            stems.setdefault(case.rsplit("_", 1)[0], []).append(case)
+    shared = [members for members in stems.values() if len(members) > 1]
+    largest = max((len(m) for m in stems.values()), default=0)
+    if len(stems) < 3 or not shared or largest > max(2, len(cases) // 4):
+        return None
+    a, b = shared[0][:2]
+    return (f"case ids look like several scans per patient ({a} and {b}), but nothing "
+            "groups them: each case counts as its own patient, so one patient's scans can "
+            "be split between training and val. If the id before the last '_' is the "
+            f"patient, set data.group_by: '{STEM_GROUP_BY}' (semiseg data split --group-by)")
 
 
 def _group(cases: list[str], group_by: str, order: list[str] | None) -> dict[str, list[str]]:

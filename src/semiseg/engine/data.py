@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -17,6 +17,7 @@ from semiseg.data.splits import (
     add_unlabeled_scans,
     load_split,
     make_split,
+    ungrouped_patients_hint,
     validate_split,
 )
 from semiseg.errors import ConfigError
@@ -35,6 +36,7 @@ class RunData:
         labeled: Labeled bank.
         unlabeled: Unlabeled bank, None for labeled-only methods.
         val_cases: Normalised val cases with labels (full volumes, native size).
+        warnings: What the run should tell its user before training (one line each).
     """
 
     dataset: NnUNetDataset
@@ -42,6 +44,18 @@ class RunData:
     labeled: Bank
     unlabeled: Bank | None
     val_cases: list[Case]
+    warnings: list[str] = field(default_factory=list)
+
+
+def split_file(dataset: NnUNetDataset, cfg: DataConfig) -> str | None:
+    """The split file a run reads (``data.split``, else the data set's ``splits.json``).
+
+    None: no file, the split is generated.
+    """
+    if cfg.split:
+        return cfg.split
+    own = dataset.root / "splits.json"
+    return str(own) if own.is_file() else None
 
 
 def resolve_split(dataset: NnUNetDataset, cfg: DataConfig, seed: int) -> tuple[Split, str]:
@@ -53,8 +67,8 @@ def resolve_split(dataset: NnUNetDataset, cfg: DataConfig, seed: int) -> tuple[S
     set's cases.
     """
     folds = (cfg.folds, cfg.fold)
-    if cfg.split or (dataset.root / "splits.json").is_file():
-        source = cfg.split or str(dataset.root / "splits.json")
+    source = split_file(dataset, cfg)
+    if source:
         split = load_split(source, cfg.num_labeled, cfg.group_by, cfg.labeled_percent,
                            *folds, seed)
     else:
@@ -137,8 +151,12 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
     dataset = open_dataset(Path(cfg.root), cfg.case_table)
     if dataset.is_2d_images and cfg.spatial_dims == 3:
         raise ConfigError(f"config key 'data.spatial_dims': 3 but {cfg.root} holds 2D images")
+    warnings = []
     if split is None:
         split, _ = resolve_split(dataset, cfg, config.train.seed)
+        hint = (ungrouped_patients_hint(dataset.training_cases)
+                if not cfg.group_by and split_file(dataset, cfg) is None else None)
+        warnings += [hint] if hint else []
     else:
         validate_split(split, dataset.training_cases, "the run's split.json",
                        dataset.unlabeled_cases)
@@ -157,4 +175,4 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
         del unl_cases
     val_cases = load_cases(dataset, split.val, cfg.normalize)
     return RunData(dataset=dataset, split=split, labeled=labeled, unlabeled=unlabeled,
-                   val_cases=val_cases)
+                   val_cases=val_cases, warnings=warnings)

@@ -167,6 +167,8 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
         f"{len(data.labeled)} labeled samples | device "
         f"{trainer.device} x{info.world_size}, amp {trainer.amp}, ready in "
         f"{trainer.setup_seconds:.1f}s")
+    for warning in data.warnings:
+        logger.message(f"warning: {warning}")
     sums: dict[str, Any] = {}
     n_logged, t_log, step_times = 0, time.perf_counter(), []
     nonfinite = torch.zeros((), device=trainer.device)
