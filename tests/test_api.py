@@ -87,6 +87,29 @@ def test_evaluate_on_another_data_set_or_other_cases(tiny_supervised_run: Path,
         evaluate_run(tiny_supervised_run, cases="all", data=str(copy))
 
 
+def test_unreadable_scans_are_skipped_and_reported_after_the_rest(
+        tiny_supervised_run: Path, tiny_dataset: Path, tmp_path: Path) -> None:
+    """A corrupt or NaN scan in a folder costs only itself: the others are predicted,
+    their read-outs written, each bad one warned about, and the call then fails naming it."""
+    scans = _new_scans(tiny_dataset, tmp_path / "scans")
+    (scans / "broken_frame01_0000.nii.gz").write_bytes(b"not a NIfTI file")
+    good = nib.load(next(scans.glob("newpatient_frame01*")))
+    image = np.asarray(good.dataobj).copy()
+    image[0, 0, 0] = np.nan
+    nib.save(nib.Nifti1Image(image, good.affine), str(scans / "nan_frame01_0000.nii.gz"))
+    warned: list[str] = []
+    with pytest.raises(DataError, match=r"^2 of 4 scans have no prediction \(the other 2, "
+                                        r"with their read-outs, .*first: .*broken_frame01"):
+        predict_folder(tiny_supervised_run, scans, tmp_path / "out", warn=warned.append)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.nii.gz")) == [
+        "newpatient_frame01.nii.gz", "newpatient_frame02.nii.gz"]
+    assert (tmp_path / "out" / "readouts.csv").is_file()
+    assert [w.split(":")[0] for w in warned] == ["skipped"] * 2
+    assert "NaN" in warned[1]
+    with pytest.raises(DataError, match="a file; the input is a folder of scans"):
+        predict_folder(tiny_supervised_run, scans / "nan_frame01_0000.nii.gz", tmp_path / "x")
+
+
 def test_scans_named_without_the_channel_suffix(tiny_supervised_run: Path, tiny_dataset: Path,
                                                 tmp_path: Path) -> None:
     """A one-channel network reads <case>.nii.gz as exported; outputs keep the names."""

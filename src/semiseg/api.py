@@ -283,6 +283,9 @@ def input_cases(dataset: NnUNetDataset, input_dir: Path,
     Raises:
         DataError: no such folder, a missing channel file, or no image at all.
     """
+    if input_dir.is_file():
+        raise DataError(f"{input_dir}: a file; the input is a folder of scans (put the scan "
+                        "in a folder of its own)")
     if not input_dir.is_dir():
         raise DataError(f"{input_dir}: input folder does not exist")
     plain = (plain_named_cases(input_dir, dataset.file_ending) if dataset.num_channels == 1
@@ -297,6 +300,25 @@ def input_cases(dataset: NnUNetDataset, input_dir: Path,
     if not ids:
         raise DataError(f"{input_dir}: no <case>_0000{dataset.file_ending} images found")
     return dataclasses.replace(dataset, root=input_dir.parent, case_info=case_info or {}), ids
+
+
+def _earlier_prediction(path: Path, shape: tuple[int, ...],
+                        warn: Callable[[str], None] | None) -> np.ndarray | None:
+    """The label map an earlier call wrote to ``path``, or None to predict the case again.
+
+    None (with a warning) when the file is unreadable or not of the image's spatial
+    ``shape``.
+    """
+    try:
+        label = read_image(path)[0].astype(np.uint8)
+    except DataError as err:
+        (warn or warnings.warn)(f"predicting again: {err}")
+        return None
+    if label.shape != shape:
+        (warn or warnings.warn)(f"predicting again: {path}: shape {label.shape} differs from "
+                                f"its image's {shape}")
+        return None
+    return label
 
 
 def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path,
@@ -326,7 +348,8 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
             the run's ``eval.postprocess``.
         skip_existing: Cases whose prediction is already in ``out`` are read back instead
             of predicted again (an interrupted run over a large folder resumes; each file
-            is written atomically, so none is half-written).
+            is written atomically, so none is half-written); one that cannot be read back,
+            or has another shape than its image, is predicted again (with a warning).
         progress: A progress bar on stderr.
         warn: Where a warning goes (default :func:`warnings.warn`): inputs whose voxel
             size (3D networks trained without ``data.target_spacing``) or orientation
@@ -342,6 +365,11 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
 
     Returns:
         The prediction files and the read-out table (None when there is none).
+
+    Raises:
+        DataError: some scans could not be read or predicted (each named in a warning as
+            it is skipped); raised after every other scan is predicted and the read-outs
+            (and report) of those are written.
     """
     runs = _runs(run)
     config, predictors, dataset = load_predictors(runs, checkpoint, tta, postprocess,
@@ -361,37 +389,50 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     from semiseg.data.loading import normalize_image
 
     readouts = ReadoutCollector(dataset, heads=profile.head_reference)
-    written = []
+    written, done, failed = [], [], []
     for case_id in tqdm(ids, desc="predict", unit="case", disable=not progress,
                         file=sys.stderr):
-        case = source.load_case(case_id, with_label=False, folder=inp.name)
-        image_file = str(source.image_paths(case_id, inp.name)[0])
-        check.add(image_file, case.geometry)
         path = Path(out) / f"{case_id}{dataset.file_ending}"
         prob_path = Path(out) / f"{case_id}.npz"
-        if skip_existing and path.is_file() and (prob_path.is_file() or not save_probabilities):
-            label = read_image(path)[0].astype(np.uint8)
-            if label.shape != case.image.shape[1:]:
-                raise DataError(f"{path}: shape {label.shape} differs from its image's "
-                                f"{case.image.shape[1:]}; delete it to predict it again")
-        else:
-            prob = mean_probabilities(predictors,
-                                      normalize_image(case.image, config.data.normalize),
-                                      final=True, geometry=case.geometry, name=image_file)
-            label = labels_of(prob, config, final=True)
-            if save_probabilities:
-                write_probabilities(prob_path, prob, dataset.class_names)
-            write_label(path, label, case.geometry)
+        try:  # one unreadable scan must not cost the rest of a large folder
+            case = source.load_case(case_id, with_label=False, folder=inp.name)
+            image_file = str(source.image_paths(case_id, inp.name)[0])
+            label = None
+            if skip_existing and path.is_file() and (prob_path.is_file()
+                                                     or not save_probabilities):
+                label = _earlier_prediction(path, case.image.shape[1:], warn)
+            if label is None:
+                prob = mean_probabilities(predictors,
+                                          normalize_image(case.image, config.data.normalize),
+                                          final=True, geometry=case.geometry, name=image_file)
+                label = labels_of(prob, config, final=True)
+                if save_probabilities:
+                    write_probabilities(prob_path, prob, dataset.class_names)
+                write_label(path, label, case.geometry)
+        except DataError as err:
+            failed.append(str(err))
+            (warn or warnings.warn)(f"skipped: {err}")
+            continue
+        check.add(image_file, case.geometry)
         readouts.add(case, label)
         preview = Path(out) / "previews" / f"{case_id}.png"
         if previews and not (skip_existing and preview.is_file()):
             save_preview(case.image, label, dataset.class_names, config.data.slice_axis,
                          case_id, preview)
         written.append(path)
+        done.append(case_id)
     for message in check.warnings():
         (warn or warnings.warn)(message)
     if previews:
         from semiseg.report_html import write_prediction_report
 
-        write_prediction_report(Path(out), ids, readouts.rows(), [str(r) for r in runs])
-    return written, readouts.write(Path(out) / "readouts.csv")
+        write_prediction_report(Path(out), done, readouts.rows(), [str(r) for r in runs])
+    table = readouts.write(Path(out) / "readouts.csv")
+    if failed and not written:
+        raise DataError(failed[0] if len(failed) == 1 else
+                        f"none of the {len(ids)} scans could be predicted; first: {failed[0]}")
+    if failed:
+        raise DataError(f"{len(failed)} of {len(ids)} scans have no prediction (the other "
+                        f"{len(written)}, with their read-outs, are in {out}); first: "
+                        f"{failed[0]}")
+    return written, table

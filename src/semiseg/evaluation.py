@@ -69,8 +69,14 @@ class Predictor:
         Mirrored when ``final`` and the config's ``eval.tta``; a 3D network trained at a
         voxel size (``data.target_spacing``) needs the image's ``geometry`` (``name``
         names it in errors).
+
+        Raises:
+            DataError: a 2D image for a 3D network (naming it).
         """
         data, ev = self.config.data, self.config.eval
+        if image.ndim - 1 < data.spatial_dims:
+            raise DataError(f"{name}: {image.ndim - 1}D image, but the network is 3D (it was "
+                            "trained on volumes)")
         factors = resample_factors(data, geometry, name)
         return predict_probabilities(self.net, image, data.spatial_dims, data.patch_size,
                                      data.slice_axis, self.device, ev.inference_batch,
