@@ -29,7 +29,7 @@ class TestUniMatch(MethodContract):
 
     def test_confidence_threshold_masks_the_unlabeled_streams(self) -> None:
         spec_method = self.make(2)
-        strict = create_method("unimatch", {"confidence": 1.1}, spec_method.net_spec)
+        strict = create_method("unimatch", {"confidence": 1.0}, spec_method.net_spec)
         strict.load_state_dict(spec_method.state_dict())
         out = self.step(strict, tiny_batch(2))
         assert out.logs["mask_ratio"] == 0

@@ -23,6 +23,7 @@ from semiseg.methods.m3hl import MutualMaskMix
 from semiseg.methods.mean_teacher import MeanTeacher
 from semiseg.methods.medl import MutualEvidential
 from semiseg.methods.mn import ModelsAndNetworks
+from semiseg.methods.params import check_ranges
 from semiseg.methods.semiqc import QualityControlledSelfTraining, SelfTraining
 from semiseg.methods.spcl import ContrastivePretraining, SelfPacedContrastive
 from semiseg.methods.supervised import Supervised
@@ -42,8 +43,15 @@ for _cls in (Supervised, MeanTeacher, UncertaintyAwareMeanTeacher, CrossPseudoSu
 
 
 def method_config(name: str, params: dict[str, Any]) -> Any:
-    """The method's typed ``Config`` from ``method.params`` (unknown keys are errors)."""
-    return from_dict(METHODS.get(name).Config, params, prefix="method.params.")
+    """The method's typed ``Config`` from ``method.params``.
+
+    Raises:
+        ConfigError: an unknown key, a wrongly typed value, or one out of its range
+            (:mod:`semiseg.methods.params`).
+    """
+    config = from_dict(METHODS.get(name).Config, params, prefix="method.params.")
+    check_ranges(config)
+    return config
 
 
 def method_run_defaults(name: object) -> dict[str, Any]:
