@@ -125,7 +125,11 @@ def test_bad_checkpoints(tmp_path: Path, damage: str) -> None:
 def test_checkpoint_with_arbitrary_objects_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.pt"
     torch.save({"method": {}, "config": {}, "payload": Path("x")}, path)  # a pickled object
-    with pytest.raises(SemisegError, match="cannot read checkpoint"):
+    with pytest.raises(SemisegError, match=r"cannot read checkpoint \(it holds Python objects"):
+        load_checkpoint(path)
+    path.write_bytes(b"garbage, e.g. an HTML error page saved as .pt")
+    with pytest.raises(SemisegError, match=r"evil\.pt: cannot read checkpoint \(not a PyTorch "
+                                           r"file: damaged, truncated or of another format\)$"):
         load_checkpoint(path)
 
 

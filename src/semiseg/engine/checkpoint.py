@@ -7,6 +7,7 @@ resolved config. Nothing is pickled beyond what ``weights_only`` accepts.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,16 @@ def _load_tensors(path: Path, what: str, map_location: str | torch.device = "cpu
     """``torch.load(weights_only=True)`` of ``path``; a one-line SemisegError naming it."""
     if not path.is_file():
         raise SemisegError(f"{path}: {what} does not exist")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; torch's own error
+        # for anything else advises weights_only=False, which would not help and is unsafe
+        raise SemisegError(f"{path}: cannot read {what} (not a PyTorch file: damaged, "
+                           "truncated or of another format)")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for truncated/foreign files
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if msg.startswith("Weights only load failed"):
+            msg = "it holds Python objects besides tensors, which are not loaded, for safety"
         raise SemisegError(f"{path}: cannot read {what} ({msg[:200]})") from None
 
 
