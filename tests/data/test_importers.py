@@ -76,8 +76,10 @@ def test_ssl4mis_la_import(tmp_path: Path) -> None:
 
 def test_ssl4mis_missing_list(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
-    with pytest.raises(DataError, match=r"train_slices\.list: missing"):
+    with pytest.raises(DataError, match=r"train_slices\.list: missing \(an SSL4MIS ACDC"):
         import_ssl4mis_acdc(tmp_path / "x", tmp_path / "nn")
+    with pytest.raises(DataError, match=r"train\.list: missing \(an SSL4MIS LA folder"):
+        import_ssl4mis_la(tmp_path / "x", tmp_path / "nn")
 
 
 def test_image_folder_import_with_partial_masks(tmp_path: Path) -> None:

@@ -30,10 +30,10 @@ from semiseg.errors import DataError
 _CASE_RE = re.compile(r"^(patient\d+_frame\d+)")
 
 
-def _read_list(path: Path) -> list[str]:
+def _read_list(path: Path, layout: str) -> list[str]:
+    """Non-empty lines of an SSL4MIS case list; ``layout`` names the files it comes with."""
     if not path.is_file():
-        raise DataError(f"{path}: missing (an SSL4MIS ACDC folder has train_slices.list, "
-                        "val.list and test.list)")
+        raise DataError(f"{path}: missing ({layout})")
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -54,8 +54,9 @@ def import_ssl4mis_acdc(source: str | Path, out: str | Path) -> Path:
     import nibabel as nib
 
     src, out = Path(source), Path(out)
-    slices = _read_list(src / "train_slices.list")
-    val, test = _read_list(src / "val.list"), _read_list(src / "test.list")
+    layout = "an SSL4MIS ACDC folder has train_slices.list, val.list and test.list"
+    slices = _read_list(src / "train_slices.list", layout)
+    val, test = _read_list(src / "val.list", layout), _read_list(src / "test.list", layout)
     train_cases = list(dict.fromkeys(m.group(1) for s in slices if (m := _CASE_RE.match(s))))
     patients = list(dict.fromkeys(c.split("_")[0] for c in train_cases))
     (out / "imagesTr").mkdir(parents=True, exist_ok=True)
@@ -103,7 +104,9 @@ def import_ssl4mis_la(source: str | Path, out: str | Path, spacing: float | None
     import nibabel as nib
 
     src, out = Path(source), Path(out)
-    train, test = _read_list(src / "train.list"), _read_list(src / "test.list")
+    layout = ("an SSL4MIS LA folder has train.list, test.list and \"2018LA_Seg_Training Set\"/"
+              "CASE/mri_norm2.h5")
+    train, test = _read_list(src / "train.list", layout), _read_list(src / "test.list", layout)
     folder = src / "2018LA_Seg_Training Set"
     affine = np.diag([spacing or 1.0] * 3 + [1.0])
     for folder_name in ("imagesTr", "labelsTr"):
