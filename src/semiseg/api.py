@@ -389,7 +389,8 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
     from semiseg.data.loading import normalize_image
 
     readouts = ReadoutCollector(dataset, heads=profile.head_reference)
-    written, done, failed = [], [], []
+    done: list[str] = []  # case ids predicted (or read back)
+    failed: list[str] = []  # why each of the others has no prediction
     for case_id in tqdm(ids, desc="predict", unit="case", disable=not progress,
                         file=sys.stderr):
         path = Path(out) / f"{case_id}{dataset.file_ending}"
@@ -419,7 +420,6 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
         if previews and not (skip_existing and preview.is_file()):
             save_preview(case.image, label, dataset.class_names, config.data.slice_axis,
                          case_id, preview)
-        written.append(path)
         done.append(case_id)
     for message in check.warnings():
         (warn or warnings.warn)(message)
@@ -428,11 +428,11 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
 
         write_prediction_report(Path(out), done, readouts.rows(), [str(r) for r in runs])
     table = readouts.write(Path(out) / "readouts.csv")
-    if failed and not written:
+    if failed and not done:
         raise DataError(failed[0] if len(failed) == 1 else
                         f"none of the {len(ids)} scans could be predicted; first: {failed[0]}")
     if failed:
         raise DataError(f"{len(failed)} of {len(ids)} scans have no prediction (the other "
-                        f"{len(written)}, with their read-outs, are in {out}); first: "
+                        f"{len(done)}, with their read-outs, are in {out}); first: "
                         f"{failed[0]}")
-    return written, table
+    return [Path(out) / f"{c}{dataset.file_ending}" for c in done], table

@@ -151,12 +151,13 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
     dataset = open_dataset(Path(cfg.root), cfg.case_table)
     if dataset.is_2d_images and cfg.spatial_dims == 3:
         raise ConfigError(f"config key 'data.spatial_dims': 3 but {cfg.root} holds 2D images")
-    warnings = []
+    warnings: list[str] = []
     if split is None:
         split, _ = resolve_split(dataset, cfg, config.train.seed)
-        hint = (ungrouped_patients_hint(dataset.training_cases)
-                if not cfg.group_by and split_file(dataset, cfg) is None else None)
-        warnings += [hint] if hint else []
+        if not cfg.group_by and split_file(dataset, cfg) is None:  # each case its own patient
+            hint = ungrouped_patients_hint(dataset.training_cases)
+            if hint:
+                warnings.append(hint)
     else:
         validate_split(split, dataset.training_cases, "the run's split.json",
                        dataset.unlabeled_cases)

@@ -87,8 +87,9 @@ def net_spec(config: RunConfig, dataset: NnUNetDataset) -> NetSpec:
             raise ConfigError(f"config key 'model.params.{key}': not a parameter of network "
                               f"{model.name} (valid: {valid})")
     kwargs.update(model.params)
-    problem = NETWORKS.get(model.name).input_size_problem(
-        config.data.patch_size, **{k: v for k, v in kwargs.items() if k == "channels"})
+    rule = getattr(NETWORKS.get(model.name), "input_size_problem", None)  # a user's own net
+    problem = rule and rule(config.data.patch_size,  # may not state one
+                            **{k: v for k, v in kwargs.items() if k == "channels"})
     if problem:
         raise ConfigError(f"config key 'data.patch_size': {config.data.patch_size} does not fit "
                           f"network {model.name}: {problem}")
