@@ -8,9 +8,11 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from semiseg.api import evaluate_run, predict_folder
+from semiseg.api import evaluate_run
 from semiseg.data.profile import PROFILE_FILE, read_profile
 from semiseg.errors import DataError, SemisegError
+from semiseg.predict import predict_folder
+from tests.test_predict import new_scans
 
 
 def _moved_run(run: Path, dest: Path, root: str) -> Path:
@@ -24,14 +26,6 @@ def _moved_run(run: Path, dest: Path, root: str) -> Path:
     return dest
 
 
-def _new_scans(tiny_dataset: Path, folder: Path) -> Path:
-    folder.mkdir()
-    for frame in ("frame01", "frame02"):  # one patient, both phases
-        src = next((tiny_dataset / "imagesTr").glob(f"*_{frame}_0000.nii.gz"))
-        shutil.copyfile(src, folder / f"newpatient_{frame}_0000.nii.gz")
-    return folder
-
-
 def test_training_writes_the_data_profile(tiny_supervised_run: Path, tiny_dataset: Path) -> None:
     profile = read_profile(tiny_supervised_run)
     assert profile is not None
@@ -43,7 +37,7 @@ def test_training_writes_the_data_profile(tiny_supervised_run: Path, tiny_datase
 
 def test_a_run_folder_predicts_without_its_data_set(tiny_supervised_run: Path,
                                                     tiny_dataset: Path, tmp_path: Path) -> None:
-    scans = _new_scans(tiny_dataset, tmp_path / "scans")
+    scans = new_scans(tiny_dataset, tmp_path / "scans")
     here, _ = predict_folder(tiny_supervised_run, scans, tmp_path / "here")
     moved = _moved_run(tiny_supervised_run, tmp_path / "shipped", str(tmp_path / "nowhere"))
     away, table = predict_folder(moved, scans, tmp_path / "away", previews=True)
@@ -85,54 +79,3 @@ def test_evaluate_on_another_data_set_or_other_cases(tiny_supervised_run: Path,
     (copy / "dataset.json").write_text(json.dumps(meta))
     with pytest.raises(DataError, match=r"differ from those .* was trained with"):
         evaluate_run(tiny_supervised_run, cases="all", data=str(copy))
-
-
-def test_unreadable_scans_are_skipped_and_reported_after_the_rest(
-        tiny_supervised_run: Path, tiny_dataset: Path, tmp_path: Path) -> None:
-    """A corrupt or NaN scan in a folder costs only itself: the others are predicted,
-    their read-outs written, each bad one warned about, and the call then fails naming it."""
-    scans = _new_scans(tiny_dataset, tmp_path / "scans")
-    (scans / "broken_frame01_0000.nii.gz").write_bytes(b"not a NIfTI file")
-    good = nib.load(next(scans.glob("newpatient_frame01*")))
-    image = np.asarray(good.dataobj).copy()
-    image[0, 0, 0] = np.nan
-    nib.save(nib.Nifti1Image(image, good.affine), str(scans / "nan_frame01_0000.nii.gz"))
-    warned: list[str] = []
-    with pytest.raises(DataError, match=r"^2 of 4 scans have no prediction \(the other 2, "
-                                        r"with their read-outs, .*first: .*broken_frame01"):
-        predict_folder(tiny_supervised_run, scans, tmp_path / "out", warn=warned.append)
-    assert sorted(p.name for p in (tmp_path / "out").glob("*.nii.gz")) == [
-        "newpatient_frame01.nii.gz", "newpatient_frame02.nii.gz"]
-    assert (tmp_path / "out" / "readouts.csv").is_file()
-    assert [w.split(":")[0] for w in warned] == ["skipped"] * 2
-    assert "NaN" in warned[1]
-    with pytest.raises(DataError, match="a file; the input is a folder of scans"):
-        predict_folder(tiny_supervised_run, scans / "nan_frame01_0000.nii.gz", tmp_path / "x")
-
-
-def test_scans_named_without_the_channel_suffix(tiny_supervised_run: Path, tiny_dataset: Path,
-                                                tmp_path: Path) -> None:
-    """A one-channel network reads <case>.nii.gz as exported; outputs keep the names."""
-    scans = _new_scans(tiny_dataset, tmp_path / "scans")
-    plain = tmp_path / "export"
-    plain.mkdir()
-    for src in scans.iterdir():
-        shutil.copyfile(src, plain / src.name.replace("_0000", ""))
-    (plain / "notes.txt").write_text("not an image")
-    nnunet, _ = predict_folder(tiny_supervised_run, scans, tmp_path / "a")
-    named, table = predict_folder(tiny_supervised_run, plain, tmp_path / "b")
-    assert [p.name for p in named] == [p.name for p in nnunet] == [
-        "newpatient_frame01.nii.gz", "newpatient_frame02.nii.gz"]
-    for a, b in zip(nnunet, named, strict=True):
-        assert np.array_equal(np.asarray(nib.load(a).dataobj), np.asarray(nib.load(b).dataobj))
-    assert table is not None
-    # one suffixed name among them: the folder is taken for nnU-Net naming, and said so
-    shutil.copyfile(next(scans.iterdir()), plain / "other_0001.nii.gz")
-    with pytest.raises(DataError, match="lacks the _XXXX channel suffix"):
-        predict_folder(tiny_supervised_run, plain, tmp_path / "c")
-    (plain / "other_0001.nii.gz").unlink()
-    before = {p.name: p.read_bytes() for p in plain.iterdir()}
-    with pytest.raises(DataError, match="the output folder is the input folder"):
-        predict_folder(tiny_supervised_run, plain, plain)  # would overwrite the scans
-    assert {p.name: p.read_bytes() for p in plain.iterdir()} == before
-

@@ -10,13 +10,14 @@ import torch
 import yaml
 from torch import nn
 
-from semiseg.api import evaluate_run, predict_folder
+from semiseg.api import evaluate_run
 from semiseg.cli import main
 from semiseg.config import RunConfig
 from semiseg.engine.loop import train
 from semiseg.errors import SemisegError
 from semiseg.evaluation import Predictor, predict_labels
 from semiseg.inference import predict_probabilities
+from semiseg.predict import predict_folder
 from tests.conftest import tiny_config
 
 

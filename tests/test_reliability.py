@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from semiseg.api import evaluate_predictions_folder, predict_folder
+from semiseg.api import evaluate_predictions_folder
 from semiseg.config import load_config, to_dict
 from semiseg.data.check import check_dataset
 from semiseg.data.importers import import_image_folder
@@ -26,6 +26,7 @@ from semiseg.data.nnunet import open_dataset
 from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.loop import read_run_config, train
 from semiseg.errors import ConfigError, DataError, SemisegError
+from semiseg.predict import predict_folder
 from tests.conftest import tiny_config
 
 

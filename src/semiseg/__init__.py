@@ -21,7 +21,7 @@ _API = {
     "check_dataset": "semiseg.data.check",
     "evaluate_run": "semiseg.api",
     "evaluate_predictions_folder": "semiseg.api",
-    "predict_folder": "semiseg.api",
+    "predict_folder": "semiseg.predict",
     "load_predictors": "semiseg.api",
     "postprocess_labels": "semiseg.postprocess",
 }

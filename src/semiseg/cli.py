@@ -275,7 +275,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> None:
     """Predict every image of a folder, keeping each input's geometry."""
-    from semiseg.api import predict_folder
+    from semiseg.predict import predict_folder
 
     written, readouts = predict_folder(args.run, args.input, args.out, args.checkpoint,
                                        args.case_table, args.tta or None, args.postprocess,

@@ -173,8 +173,9 @@ def _judged_cases(run_dir: Path, dataset: NnUNetDataset, cases: str, pred: str |
     From the data set (``cases`` of it, labels loaded for the true Dice) or from a folder
     of new scans (``images``, no labels); a given segmentation must have its image's shape.
     """
-    from semiseg.api import input_cases, select_case_ids
+    from semiseg.api import select_case_ids
     from semiseg.evaluation import load_prediction_folder
+    from semiseg.predict import input_cases
 
     if images is None:
         source, folder = dataset, None

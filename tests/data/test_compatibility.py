@@ -6,10 +6,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from semiseg.api import predict_folder
 from semiseg.data.io import Geometry, axis_codes
 from semiseg.data.profile import PROFILE_FILE
 from semiseg.engine.loop import train
+from semiseg.predict import predict_folder
 from tests.conftest import tiny_config
 
 BASE_3D = ("method.name=supervised", "data.spatial_dims=3", "data.patch_size=[8, 8, 8]",

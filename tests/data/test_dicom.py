@@ -140,7 +140,7 @@ def test_cli_import_dicom(tmp_path: Path, capsys) -> None:
 
 def test_imported_series_predict_with_their_geometry(tiny_supervised_run: Path,
                                                       tmp_path: Path) -> None:
-    from semiseg.api import predict_folder
+    from semiseg.predict import predict_folder
 
     _series(tmp_path / "dicom", [0, 1, 2, 3])
     import_dicom(tmp_path / "dicom", tmp_path / "scans")

@@ -23,13 +23,13 @@ from semiseg.methods.m3hl import MutualMaskMix
 from semiseg.methods.mean_teacher import MeanTeacher
 from semiseg.methods.medl import MutualEvidential
 from semiseg.methods.mn import ModelsAndNetworks
-from semiseg.methods.params import check_ranges
 from semiseg.methods.semiqc import QualityControlledSelfTraining, SelfTraining
 from semiseg.methods.spcl import ContrastivePretraining, SelfPacedContrastive
 from semiseg.methods.supervised import Supervised
 from semiseg.methods.transmedseg import TransMedSeg
 from semiseg.methods.ua_mt import UncertaintyAwareMeanTeacher
 from semiseg.methods.unimatch import UniMatch
+from semiseg.param_ranges import check_ranges
 from semiseg.registry import Registry
 
 METHODS: Registry[type[SemiSupervisedMethod]] = Registry("method")
@@ -47,7 +47,7 @@ def method_config(name: str, params: dict[str, Any]) -> Any:
 
     Raises:
         ConfigError: an unknown key, a wrongly typed value, or one out of its range
-            (:mod:`semiseg.methods.params`).
+            (:mod:`semiseg.param_ranges`).
     """
     config = from_dict(METHODS.get(name).Config, params, prefix="method.params.")
     check_ranges(config)

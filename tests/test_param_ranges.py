@@ -7,7 +7,7 @@ import pytest
 from semiseg.config import load_config
 from semiseg.errors import ConfigError
 from semiseg.methods import METHODS, method_config
-from semiseg.methods.params import POSITIVE, UNIT_INTERVAL, ZERO_ALLOWED_INTS
+from semiseg.param_ranges import POSITIVE, UNIT_INTERVAL, ZERO_ALLOWED_INTS
 
 
 @pytest.mark.parametrize("method, params, message", [
