@@ -136,3 +136,23 @@ def test_train_evaluate_predict(capsys, tmp_path: Path, tiny_dataset: Path) -> N
     assert len(list((tmp_path / "out").glob("*.npz"))) == 2
     # the two images are one patient's ED and ES: the per-patient read-outs come along
     assert "clinical read-outs:" in out and (tmp_path / "out" / "readouts.csv").is_file()
+
+
+def test_every_command_line_argument_has_help() -> None:
+    """`semiseg X --help` explains every option and positional argument."""
+    import argparse
+
+    from semiseg.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{prefix} {name}")
+            elif action.help is None and not isinstance(action, argparse._HelpAction):
+                missing.append(f"{prefix} {action.option_strings or action.dest}")
+
+    walk(build_parser(), "semiseg")
+    assert not missing, missing

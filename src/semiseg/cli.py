@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="generate the synthetic data set, train, evaluate, show")
     p.add_argument("-o", "--out", default="runs/demo", help="output folder")
-    p.add_argument("--method", default="mean_teacher")
+    p.add_argument("--method", default="mean_teacher",
+                   help="method to train (default mean_teacher; `semiseg methods` lists them)")
     p.add_argument("--dataset", default="auto", choices=["auto", "cardiac", "heads"],
                    help="synthetic data: cardiac MRI phantom (3D, 4 classes) or fetal-head "
                         "ultrasound (2D PNG, 1 class); auto: heads for methods that need "
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a run's checkpoint or a prediction folder")
     p.add_argument("run", nargs="*", help="run folder; several: evaluated as an ensemble "
                                           "(their mean probability)")
-    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"],
+                   help="best on val (default) or the last step's")
     p.add_argument("--pred", help="folder of predictions <case><ending> to score instead")
     p.add_argument("--data", help="data set to score on (default: the run's): another copy, or "
                                   "an external test set with the run's classes")
@@ -89,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of <case>_0000<ending> images (one-channel networks: also "
                         "<case><ending>)")
     p.add_argument("-o", "--out", required=True, help="output folder")
-    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"],
+                   help="best on val (default) or the last step's")
     p.add_argument("--case-table", help="CSV (case, pixel_size_mm) for images without "
                                         "spacing, so head circumferences come out in mm")
     p.add_argument("--skip-existing", action="store_true",
@@ -144,12 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                                      required=True)
     p = bench.add_parser("speed", help="iterations/s and peak memory of a method's training step")
     _add_config_args(p)
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--steps", type=int, default=20, help="timed steps (default 20)")
+    p.add_argument("--warmup", type=int, default=5,
+                   help="untimed steps first (default 5): allocation, autotuning")
     p.add_argument("--json", help="also write the result to this JSON file")
     p = bench.add_parser("run", help="train a grid of methods x budgets x seeds, then report")
     p.add_argument("grid", help="grid YAML (see semiseg.leaderboard)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value of every run (after the grid's own set)")
     p.add_argument("--methods", type=_csv(str), help="only these methods (comma list, in order)")
     p.add_argument("--labeled", type=_csv(int), help="only these labeled budgets")
     p.add_argument("--seeds", type=_csv(int), help="only these seeds")

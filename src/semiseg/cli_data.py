@@ -14,7 +14,7 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="check, import or split data sets").add_subparsers(
         dest="data_command", required=True)
     p = data.add_parser("check", help="list every problem of an nnU-Net data set")
-    p.add_argument("root")
+    p.add_argument("root", help="nnU-Net raw data set folder")
     p = data.add_parser("import", help="convert another layout into nnU-Net raw layout")
     p.add_argument("kind", choices=["ssl4mis-acdc", "ssl4mis-la", "images", "acdc", "hc18",
                                     "msd", "dicom"],
@@ -23,8 +23,8 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
                         "downloads; msd: a Medical Segmentation Decathlon task folder; "
                         "dicom: a folder tree of DICOM series -> OUT/<case>_0000.nii.gz "
                         "(for predict -i, or a data set's imagesUnlabeled)")
-    p.add_argument("source")
-    p.add_argument("out")
+    p.add_argument("source", help="the folder in the layout named by KIND")
+    p.add_argument("out", help="the nnU-Net raw data set folder to write")
     p.add_argument("--masks", help="images: folder of masks with the same file names")
     p.add_argument("--labels", help="images: comma-separated class names after background")
     p.add_argument("--cine", action="store_true",
@@ -54,9 +54,11 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0)")
     p.add_argument("-o", "--out", required=True, help="split JSON to write (a folder with --folds)")
     p = data.add_parser("synthetic", help="write the synthetic cardiac phantom data set")
-    p.add_argument("out")
-    p.add_argument("--patients", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("out", help="data set folder to write")
+    p.add_argument("--patients", type=int, default=16,
+                   help="patients, two frames (ED, ES) each (default 16)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="generator seed: the same seed writes the same arrays (default 0)")
 
 
 # data import options -> the importers that take them
