@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from semiseg.cli_data import add_data_parser, cmd_data
-from semiseg.errors import SemisegError
+from semiseg.errors import RunStoppedError, SemisegError
 from semiseg.postprocess import POSTPROCESS_MODES
 
 PRESETS = Path(__file__).parent / "presets"
@@ -418,6 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code = COMMANDS[args.command](args)
+    except RunStoppedError as err:  # not an error: the run is saved and resumable
+        print(str(err), file=sys.stderr)
+        return 128 + err.signum
     except SemisegError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

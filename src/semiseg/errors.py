@@ -15,3 +15,15 @@ class DataError(SemisegError):
 
 class ConfigError(SemisegError):
     """A config key or value is unknown or invalid."""
+
+
+class RunStoppedError(SemisegError):
+    """Training stopped on request (SIGTERM from a scheduler, Ctrl-C) with its state saved.
+
+    Attributes:
+        signum: The signal that asked for the stop; the CLI exits with ``128 + signum``.
+    """
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum

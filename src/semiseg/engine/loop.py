@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,9 @@ from semiseg.engine.data import RunData
 from semiseg.engine.distributed import DistInfo, all_reduce_mean, all_reduce_sum, shutdown
 from semiseg.engine.logging import RunLogger
 from semiseg.engine.runtime import peak_cuda_gib, peak_rss_gib
+from semiseg.engine.stop import StopRequest
 from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
-from semiseg.errors import SemisegError
+from semiseg.errors import RunStoppedError, SemisegError
 from semiseg.evaluation import (
     Predictor,
     evaluate_network,
@@ -172,57 +174,75 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     sums: dict[str, Any] = {}
     n_logged, t_log, step_times = 0, time.perf_counter(), []
     nonfinite = torch.zeros((), device=trainer.device)
-    for step in range(start, total):
-        out, lr = trainer.step(step)
-        nonfinite = torch.maximum(nonfinite, (~torch.isfinite(out.loss.detach())).float())
-        for k, v in {"loss": out.loss.detach(), **out.logs}.items():
-            sums[k] = sums.get(k, 0.0) + v
-        n_logged += 1
-        logger.advance()
-        done = step + 1
-        is_last = done == total
-        log_now = done % t_cfg.log_every == 0 or is_last
-        val_now = done % t_cfg.val_every == 0 or is_last
-        ckpt_now = done % t_cfg.checkpoint_every == 0 or is_last
-        if not (log_now or val_now or ckpt_now):
-            continue
-        # the only host sync of the step loop: before anything is logged or saved
-        if all_reduce_mean({"bad": float(nonfinite)}, info, trainer.device)["bad"] > 0:
-            raise NonFiniteLossError(
-                f"loss became NaN/inf between steps {done - n_logged + 1} and {done}; the last "
-                f"good checkpoint is {ckpt_dir / 'last.pt'} (try a lower optim.lr or "
-                "train.amp=off)")
-        if log_now:
-            elapsed = time.perf_counter() - t_log
-            step_times.append(elapsed / n_logged)
-            scalars = all_reduce_mean({k: float(v) / n_logged for k, v in sums.items()}, info,
-                                      trainer.device)
-            scalars.update(lr=lr, it_per_s=n_logged / elapsed)
-            logger.train(done, scalars)
-            sums, n_logged, t_log = {}, 0, time.perf_counter()
-        if val_now:
-            t_val = time.perf_counter()
-            scores = validation_scores(trainer)
-            scores["seconds"] = time.perf_counter() - t_val
-            logger.val(done, scores)
-            if scores["dice_mean"] > best["dice_mean"]:
-                best = {"dice_mean": scores["dice_mean"], "step": done}
+    with StopRequest() as stop:
+        for step in range(start, total):
+            out, lr = trainer.step(step)
+            nonfinite = torch.maximum(nonfinite, (~torch.isfinite(out.loss.detach())).float())
+            for k, v in {"loss": out.loss.detach(), **out.logs}.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n_logged += 1
+            logger.advance()
+            done = step + 1
+            is_last = done == total
+            log_now = done % t_cfg.log_every == 0 or is_last
+            val_now = done % t_cfg.val_every == 0 or is_last
+            ckpt_now = done % t_cfg.checkpoint_every == 0 or is_last
+            if not (log_now or val_now or ckpt_now):
+                continue
+            # the only host sync of the step loop: before anything is logged or saved
+            flags = all_reduce_mean({"bad": float(nonfinite), "stop": float(stop.signum)}, info,
+                                    trainer.device)
+            if flags["bad"] > 0:
+                raise NonFiniteLossError(
+                    f"loss became NaN/inf between steps {done - n_logged + 1} and {done}; the last "
+                    f"good checkpoint is {ckpt_dir / 'last.pt'} (try a lower optim.lr or "
+                    "train.amp=off)")
+            if log_now:
+                elapsed = time.perf_counter() - t_log
+                step_times.append(elapsed / n_logged)
+                scalars = all_reduce_mean({k: float(v) / n_logged for k, v in sums.items()}, info,
+                                          trainer.device)
+                scalars.update(lr=lr, it_per_s=n_logged / elapsed)
+                logger.train(done, scalars)
+                sums, n_logged, t_log = {}, 0, time.perf_counter()
+            if flags["stop"] > 0:  # a scheduler's SIGTERM or Ctrl-C, seen by some rank
+                _save_and_stop(snapshot(done), run_dir, done, total, logger, info,
+                               stop.signum or signal.SIGTERM)
+            if val_now:
+                t_val = time.perf_counter()
+                scores = validation_scores(trainer)
+                scores["seconds"] = time.perf_counter() - t_val
+                logger.val(done, scores)
+                if scores["dice_mean"] > best["dice_mean"]:
+                    best = {"dice_mean": scores["dice_mean"], "step": done}
+                    state = snapshot(done)
+                    if info.is_main:
+                        save_checkpoint(state, ckpt_dir / "best.pt")
+                t_log += time.perf_counter() - t_val  # validation time is not training speed
+            if ckpt_now:
+                t_ckpt = time.perf_counter()
                 state = snapshot(done)
                 if info.is_main:
-                    save_checkpoint(state, ckpt_dir / "best.pt")
-            t_log += time.perf_counter() - t_val  # validation time is not training speed
-        if ckpt_now:
-            t_ckpt = time.perf_counter()
-            state = snapshot(done)
-            if info.is_main:
-                save_checkpoint(state, ckpt_dir / "last.pt")
-            t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
+                    save_checkpoint(state, ckpt_dir / "last.pt")
+                t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
     logger.close()
     wall = earlier + time.perf_counter() - t_start
     result = (finish_run(config, run_dir, data, trainer.device, trainer.amp, wall, step_times,
                          info) if info.is_main else {})
     shutdown(info)
     return result
+
+
+def _save_and_stop(state: dict[str, Any], run_dir: Path, done: int, total: int,
+                   logger: RunLogger, info: DistInfo, signum: int) -> None:
+    """Save ``last.pt`` at step ``done`` and raise :class:`RunStoppedError` (see engine/stop.py)."""
+    if info.is_main:
+        save_checkpoint(state, run_dir / "checkpoints" / "last.pt")
+    logger.close()
+    shutdown(info)
+    raise RunStoppedError(f"stopped by {signal.Signals(signum).name} at step {done} of {total}; "
+                     f"saved {run_dir / 'checkpoints' / 'last.pt'}; continue with: semiseg "
+                     f"train --resume {run_dir}", signum)
 
 
 def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.device,

@@ -1,0 +1,79 @@
+"""SIGTERM / Ctrl-C while training: the run is saved at the next logging step and resumes."""
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from semiseg.cli import main
+from semiseg.engine.checkpoint import load_checkpoint
+from semiseg.engine.loop import train
+from semiseg.engine.stop import StopRequest
+from semiseg.engine.trainer import Trainer
+from semiseg.errors import RunStoppedError
+from tests.conftest import tiny_config
+
+
+def _signal_at(monkeypatch: pytest.MonkeyPatch, at_step: int, signum: int) -> None:
+    """Make the trainer send ``signum`` to its own process during step ``at_step``."""
+    original = Trainer.step
+
+    def step(self: Trainer, index: int):
+        if index == at_step:
+            signal.raise_signal(signum)
+        return original(self, index)
+
+    monkeypatch.setattr(Trainer, "step", step)
+
+
+def test_sigterm_saves_at_the_next_logging_step_and_the_run_resumes(
+        tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=8",
+                         "train.checkpoint_every=8", "train.val_every=8", "train.log_every=4")
+    run = tmp_path / "run"
+    _signal_at(monkeypatch, 1, signal.SIGTERM)  # during the 2nd step; logging after the 4th
+    with pytest.raises(RunStoppedError, match=r"stopped by SIGTERM at step 4 of 8; saved "
+                                              r".*last\.pt; continue with: semiseg train "
+                                              r"--resume") as stopped:
+        train(config, run)
+    assert stopped.value.signum == signal.SIGTERM
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 4
+    assert [line.split(",")[0] for line in (run / "train.csv").read_text().splitlines()] == [
+        "step", "4"]  # the row of the stop step is logged before stopping
+    # the handlers are gone again: the default SIGTERM action, not the stop request's
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    monkeypatch.undo()
+    result = train(config, run, resume=True)
+    assert result["iterations"] == 8
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 8
+
+
+def test_ctrl_c_exits_130_with_the_resume_command(
+        tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"data:\n  root: {tiny_dataset}\n  num_labeled: 2\n  patch_size: [32, 32]\n"
+                   "  batch_size: 4\n  labeled_batch_size: 2\nmodel:\n  channels: [4, 8]\n"
+                   "  dropout: [0, 0]\nmethod:\n  name: supervised\ntrain:\n  iterations: 6\n"
+                   "  log_every: 2\n  progress_bar: false\n  num_threads: 1\n")
+    _signal_at(monkeypatch, 0, signal.SIGINT)
+    assert main(["train", "-c", str(cfg), "-o", str(tmp_path / "run")]) == 130
+    err = capsys.readouterr().err
+    assert "SIGINT: saving the run at the next logging step" in err
+    assert err.strip().endswith(f"continue with: semiseg train --resume {tmp_path / 'run'}")
+
+
+def test_a_second_signal_stops_at_once_and_ignored_signals_stay_ignored() -> None:
+    with StopRequest() as stop:
+        signal.raise_signal(signal.SIGINT)
+        assert stop.signum == signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):  # Python's default for a second Ctrl-C
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # e.g. started under nohup
+    try:
+        with StopRequest() as stop:
+            signal.raise_signal(signal.SIGTERM)
+            assert stop.signum == 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
