@@ -14,6 +14,21 @@ from semiseg.errors import RunStoppedError
 from tests.conftest import tiny_config
 
 
+@pytest.fixture(autouse=True)
+def default_signal_handlers():
+    """Python's own SIGINT/SIGTERM handling, whatever this test process inherited.
+
+    A test run started in the background of a script (as `.ci/run` may be) inherits
+    SIGINT ignored, and a stop request keeps ignored signals ignored.
+    """
+    previous = {sig: signal.signal(sig, default)
+                for sig, default in ((signal.SIGINT, signal.default_int_handler),
+                                     (signal.SIGTERM, signal.SIG_DFL))}
+    yield
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
 def _signal_at(monkeypatch: pytest.MonkeyPatch, at_step: int, signum: int) -> None:
     """Make the trainer send ``signum`` to its own process during step ``at_step``."""
     original = Trainer.step
