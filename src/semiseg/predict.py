@@ -63,7 +63,7 @@ def input_cases(dataset: NnUNetDataset, input_dir: Path,
 
 
 def _earlier_prediction(path: Path, shape: tuple[int, ...],
-                        warn: Callable[[str], None] | None) -> np.ndarray | None:
+                        warn: Callable[[str], None]) -> np.ndarray | None:
     """The label map an earlier call wrote to ``path``, or None to predict the case again.
 
     None (with a warning) when the file is unreadable or not of the image's spatial
@@ -72,10 +72,10 @@ def _earlier_prediction(path: Path, shape: tuple[int, ...],
     try:
         label = read_image(path)[0].astype(np.uint8)
     except DataError as err:
-        (warn or warnings.warn)(f"predicting again: {err}")
+        warn(f"predicting again: {err}")
         return None
     if label.shape != shape:
-        (warn or warnings.warn)(f"predicting again: {path}: shape {label.shape} differs from "
+        warn(f"predicting again: {path}: shape {label.shape} differs from "
                                 f"its image's {shape}")
         return None
     return label
@@ -131,6 +131,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
             it is skipped); raised after every other scan is predicted and the read-outs
             (and report) of those are written.
     """
+    warn = warn or warnings.warn
     runs = run_folders(run)
     config, predictors, dataset = load_predictors(runs, checkpoint, tta, postprocess,
                                                   need_cases=False)
@@ -172,7 +173,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
                 write_label(path, label, case.geometry)
         except DataError as err:
             failed.append(str(err))
-            (warn or warnings.warn)(f"skipped: {err}")
+            warn(f"skipped: {err}")
             continue
         check.add(image_file, case.geometry)
         readouts.add(case, label)
@@ -182,7 +183,7 @@ def predict_folder(run: str | Path | Sequence[str | Path], input_dir: str | Path
                          case_id, preview)
         done.append(case_id)
     for message in check.warnings():
-        (warn or warnings.warn)(message)
+        warn(message)
     if previews:
         from semiseg.report_html import write_prediction_report
 

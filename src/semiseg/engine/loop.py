@@ -174,6 +174,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     sums: dict[str, Any] = {}
     n_logged, t_log, step_times = 0, time.perf_counter(), []
     nonfinite = torch.zeros((), device=trainer.device)
+    stopped_at = 0  # the step a scheduler's SIGTERM or Ctrl-C stopped training at
     with StopRequest() as stop:
         for step in range(start, total):
             out, lr = trainer.step(step)
@@ -205,10 +206,8 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
                 scalars.update(lr=lr, it_per_s=n_logged / elapsed)
                 logger.train(done, scalars)
                 sums, n_logged, t_log = {}, 0, time.perf_counter()
-            if flags["stop"] > 0:  # a scheduler's SIGTERM or Ctrl-C, seen by some rank
-                _save_and_stop(snapshot(done), run_dir, done, total, logger, info,
-                               stop.signum or signal.SIGTERM)
-            if val_now:
+            stop_now = flags["stop"] > 0  # seen by some rank: all save last.pt and stop
+            if val_now and not stop_now:
                 t_val = time.perf_counter()
                 scores = validation_scores(trainer)
                 scores["seconds"] = time.perf_counter() - t_val
@@ -219,30 +218,27 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
                     if info.is_main:
                         save_checkpoint(state, ckpt_dir / "best.pt")
                 t_log += time.perf_counter() - t_val  # validation time is not training speed
-            if ckpt_now:
+            if ckpt_now or stop_now:
                 t_ckpt = time.perf_counter()
                 state = snapshot(done)
                 if info.is_main:
                     save_checkpoint(state, ckpt_dir / "last.pt")
                 t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
+            if stop_now:
+                stopped_at = done
+                break
     logger.close()
+    if stopped_at:
+        shutdown(info)
+        name = signal.Signals(stop.signum or signal.SIGTERM).name  # SIGTERM: another rank's
+        raise RunStoppedError(f"stopped by {name} at step {stopped_at} of {total}; saved "
+                              f"{ckpt_dir / 'last.pt'}; continue with: semiseg train --resume "
+                              f"{run_dir}", stop.signum or signal.SIGTERM)
     wall = earlier + time.perf_counter() - t_start
     result = (finish_run(config, run_dir, data, trainer.device, trainer.amp, wall, step_times,
                          info) if info.is_main else {})
     shutdown(info)
     return result
-
-
-def _save_and_stop(state: dict[str, Any], run_dir: Path, done: int, total: int,
-                   logger: RunLogger, info: DistInfo, signum: int) -> None:
-    """Save ``last.pt`` at step ``done`` and raise :class:`RunStoppedError` (see engine/stop.py)."""
-    if info.is_main:
-        save_checkpoint(state, run_dir / "checkpoints" / "last.pt")
-    logger.close()
-    shutdown(info)
-    raise RunStoppedError(f"stopped by {signal.Signals(signum).name} at step {done} of {total}; "
-                     f"saved {run_dir / 'checkpoints' / 'last.pt'}; continue with: semiseg "
-                     f"train --resume {run_dir}", signum)
 
 
 def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.device,
