@@ -36,6 +36,8 @@ import torch
 
 from semiseg.data.synthetic import SPACING, generate
 from semiseg.inference import rescale_volume
+from semiseg.leaderboard import format_stat, seed_stats
+from semiseg.metrics.compare import case_scores
 
 OUT = Path("bench_out/mixed-spacing")
 SCANNER_B_MM = 1.0  # in-plane voxel size of the second scanner (A: SPACING[0] = 1.5 mm)
@@ -76,61 +78,46 @@ def make(root: Path) -> None:
     print(f"{root}: scanner B (1.0 mm in-plane): {', '.join(sorted(b))}")
 
 
-def case_scores(run: Path) -> dict[str, tuple[float, float]]:
-    """Per val case: mean foreground Dice (%) and HD95 (mm) over the classes."""
-    rows: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    with (run / "eval" / "val_metrics.csv").open() as f:
-        for row in csv.DictReader(f):
-            rows[row["case"]].append((100 * float(row["dice"]), float(row["hd95"])))
-    return {c: (statistics.fmean(d for d, _ in v), statistics.fmean(h for _, h in v))
-            for c, v in rows.items()}
-
-
 def ef_errors(run: Path) -> dict[str, float]:
     """Per val patient: absolute LV EF error (percentage points)."""
     with (run / "eval" / "val_clinical.csv").open() as f:
         return {r["patient"]: abs(float(r["LV_EF_err"])) for r in csv.DictReader(f)}
 
 
-def pm(values: list[float]) -> str:
-    """``mean ± std`` (std 0 for one value)."""
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.2f} ± {std:.2f}"
-
-
-def mean(values: list[float], digits: int = 1) -> str:
-    return f"{statistics.fmean(values):.{digits}f}"
-
-
 def table(root: Path) -> None:
-    """Print the Markdown table: per mode, seeds' mean ± std per scanner."""
+    """Print the Markdown table: per mode, seeds' mean ± std (the leaderboard's) per scanner."""
     b = set(json.loads((root / "data" / "dataset.json").read_text())["scanner_b"]["patients"])
+
+    def on(scanner: str, case_or_patient: str) -> bool:
+        return (case_or_patient.split("_")[0] in b) == (scanner == "B")
+
     print("| training | seeds | scanner A val: Dice % | scanner B val: Dice % | all val: "
           "Dice % | HD95 mm (A / B) | LV EF error pp (A / B) | median s/step |")
     print("|---|---|---|---|---|---|---|---|")
     for mode in MODES:
-        runs = sorted((root / mode).glob("supervised-l4-s*"))
-        runs = [r for r in runs if (r / "result.json").is_file()]
+        runs = [r for r in sorted((root / mode).glob("supervised-l4-s*"))
+                if (r / "result.json").is_file()]
         if not runs:
             continue
         per_seed: dict[str, list[float]] = defaultdict(list)
         for run in runs:
-            scores = case_scores(run)
-            ef = ef_errors(run)
+            dice, hd95, ef = case_scores(run, "dice"), case_scores(run, "hd95"), ef_errors(run)
             for scanner in ("A", "B"):
-                cases = [c for c in scores if (c.split("_")[0] in b) == (scanner == "B")]
-                per_seed[f"dice {scanner}"].append(statistics.fmean(scores[c][0] for c in cases))
-                per_seed[f"hd {scanner}"].append(statistics.fmean(scores[c][1] for c in cases))
-                per_seed[f"ef {scanner}"].append(statistics.fmean(
-                    e for p, e in ef.items() if (p in b) == (scanner == "B")))
-            per_seed["dice all"].append(statistics.fmean(d for d, _ in scores.values()))
-            with (run / "train.csv").open() as f:
-                rates = [float(r["it_per_s"]) for r in csv.DictReader(f) if r["it_per_s"]]
-            per_seed["step"].append(1 / statistics.median(rates))
-        v = per_seed
-        print(f"| {mode} | {len(runs)} | {pm(v['dice A'])} | {pm(v['dice B'])} | "
-              f"{pm(v['dice all'])} | {mean(v['hd A'])} / {mean(v['hd B'])} | "
-              f"{mean(v['ef A'])} / {mean(v['ef B'])} | {mean(v['step'], 3)} |")
+                per_seed[f"dice {scanner}"].append(
+                    100 * statistics.fmean(v for c, v in dice.items() if on(scanner, c)))
+                per_seed[f"hd {scanner}"].append(
+                    statistics.fmean(v for c, v in hd95.items() if on(scanner, c)))
+                per_seed[f"ef {scanner}"].append(
+                    statistics.fmean(e for p, e in ef.items() if on(scanner, p)))
+            per_seed["dice all"].append(100 * statistics.fmean(dice.values()))
+            per_seed["step"].append(json.loads((run / "result.json").read_text())
+                                    ["median_seconds_per_iteration"])
+        stat = {k: seed_stats(v) for k, v in per_seed.items()}
+        print(f"| {mode} | {len(runs)} | {format_stat(stat['dice A'])} | "
+              f"{format_stat(stat['dice B'])} | {format_stat(stat['dice all'])} | "
+              f"{stat['hd A']['mean']:.1f} / {stat['hd B']['mean']:.1f} | "
+              f"{stat['ef A']['mean']:.1f} / {stat['ef B']['mean']:.1f} | "
+              f"{stat['step']['mean']:.3f} |")
 
 
 def main() -> None:

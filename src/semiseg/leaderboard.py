@@ -164,7 +164,8 @@ def _budget(config: dict[str, Any]) -> tuple[float, str]:
     return int(config["data"]["num_labeled"]), "patients"
 
 
-def _stats(values: list[float]) -> dict[str, float]:
+def seed_stats(values: list[float | None]) -> dict[str, float]:
+    """Mean, population std and count of ``values`` (None and NaN left out)."""
     arr = np.array([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     if not len(arr):
         return {"mean": math.nan, "std": math.nan, "n": 0}
@@ -205,15 +206,15 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
         metrics = [*METRICS, *(m for m in OPTIONAL_METRICS
                                if all(m in r["val"] for r in results))]
         for m in metrics:
-            row[m] = _stats([r["val"][m]["mean"] for r in results])
+            row[m] = seed_stats([r["val"][m]["mean"] for r in results])
         classes = list(results[0]["val_per_class"])
-        row["per_class"] = {c: {m: _stats([r["val_per_class"][c][m]["mean"] for r in results])
+        row["per_class"] = {c: {m: seed_stats([r["val_per_class"][c][m]["mean"] for r in results])
                                 for m in METRICS} for c in classes}
         if all("clinical" in r for r in results):  # cardiac data: EF error per patient
             for key, name in CLINICAL_COLUMNS.items():
-                row[name] = _stats([r["clinical"][key]["mae"] for r in results])
-        row["wall_minutes"] = _stats([r["wall_seconds"] / 60 for r in results])
-        row["peak_memory_gib"] = _stats([r.get("peak_memory_gib") for r in results])
+                row[name] = seed_stats([r["clinical"][key]["mae"] for r in results])
+        row["wall_minutes"] = seed_stats([r["wall_seconds"] / 60 for r in results])
+        row["peak_memory_gib"] = seed_stats([r.get("peak_memory_gib") for r in results])
         # where the runs were found (result.json's own paths are relative to wherever
         # the runs were launched from)
         row["runs"] = [str(folder) for folder in folders]
