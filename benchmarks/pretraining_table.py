@@ -7,7 +7,9 @@ its finished seeds), its per-patient paired difference to supervised from scratc
 (seeds averaged, as `semiseg compare`), and minutes per run; then each pre-training's
 wall time:
 
-    python benchmarks/pretraining_table.py bench_out/acdc-spcl
+    python benchmarks/pretraining_table.py benchmarks/results/acdc-spcl
+
+(the runs' records, committed; `bench_out/acdc-spcl` holds the same runs with weights).
 """
 
 from __future__ import annotations

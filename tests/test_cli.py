@@ -30,6 +30,7 @@ def _one_line_error(code: int, err: str, expected: str) -> None:
     (["evaluate"], "needs a run folder"),
     (["evaluate", "--pred", "no/such/folder"], "prediction folder does not exist"),
     (["data", "check", "no/such/data"], None),
+    (["bench", "keep", "no/such/run", "--into", "kept"], "no result.json"),
 ])
 def test_bad_commands(argv: list[str], expected: str | None, capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from semiseg.cli import main
 from semiseg.errors import ConfigError
 from semiseg.leaderboard import (
     Grid,
@@ -85,6 +86,33 @@ def test_grid_subset_runs_only_what_is_asked(grid_out: Path, tmp_path: Path, cap
     assert result["peak_memory_gib"] > 0 and result["wall_seconds"] > 0
     with pytest.raises(ConfigError, match="not in the grid"):
         run_grid(tmp_path / "grid.yaml", only={"methods": ["bcp"]})
+
+
+def test_grid_records_are_kept_and_restore_runs_without_training(
+        grid_out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """A new machine with an empty out folder and the committed records trains nothing."""
+    grid = yaml.safe_load((grid_out.parent / "grid.yaml").read_text())
+    grid.update(out=str(grid_out), records=str(tmp_path / "records"))
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    run_grid(tmp_path / "grid.yaml")  # finished runs without a record get one
+    assert len(list((tmp_path / "records").glob("*/result.json"))) == 8
+    assert not list((tmp_path / "records").rglob("*.pt"))
+    assert main(["bench", "keep", str(grid_out / "supervised-l1-s0"),
+                 "--into", str(tmp_path / "kept")]) == 0
+    assert sorted(p.name for p in (tmp_path / "kept" / "supervised-l1-s0").iterdir()) == sorted(
+        p.name for p in (tmp_path / "records" / "supervised-l1-s0").iterdir())
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a recorded run was trained again")
+
+    monkeypatch.setattr("semiseg.engine.loop.train", no_training)
+    grid["out"] = str(tmp_path / "new-machine")
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    run_grid(tmp_path / "grid.yaml")
+    assert "restored from" in capsys.readouterr().out
+    rows, restored = collect(grid_out), collect(tmp_path / "new-machine")
+    assert [(r["method"], r["labeled"], r["dice"], r.get("vs_baseline")) for r in restored] == [
+        (r["method"], r["labeled"], r["dice"], r.get("vs_baseline")) for r in rows]
 
 
 def test_leaderboard_rows(grid_out: Path) -> None:

@@ -160,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_csv(int), help="only these seeds")
     p = bench.add_parser("report", help="collect finished runs into the leaderboard")
     p.add_argument("out", help="the grid's output folder")
+    p = bench.add_parser("keep", help="copy finished runs' records (results, configs, logs, "
+                         "per-case tables; no weights, no images) to a folder you can commit")
+    p.add_argument("runs", nargs="+", help="finished run folders")
+    p.add_argument("--into", required=True,
+                   help="folder that gets one sub-folder per run, named as the run")
     return parser
 
 
@@ -374,9 +379,15 @@ def dotted_items(tree: dict, prefix: str = "") -> list[tuple[str, object]]:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    """``bench speed|run|report``."""
+    """``bench speed|run|report|keep``."""
     from semiseg import leaderboard
 
+    if args.bench_command == "keep":
+        from semiseg.run_records import save_record
+
+        for run in map(Path, args.runs):
+            print(f"kept {run} -> {save_record(run, Path(args.into) / run.resolve().name)}")
+        return
     if args.bench_command in ("run", "report"):
         only = {k: getattr(args, k) for k in ("methods", "labeled", "seeds")
                 if args.bench_command == "run" and getattr(args, k)}

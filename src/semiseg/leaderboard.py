@@ -12,14 +12,20 @@ A grid file::
     seeds: [0, 1]
     folds: 0                              # K >= 2: K-fold cross-validation of every run
     out: ../bench_out/acdc-dev            # relative to the grid file
+    records: results/acdc-dev             # optional, relative to the grid file: a copy
+                                          # of each finished run's record (no weights)
 
 Each run lives in ``out/<method>-l<labeled>-s<seed>`` (``-f<fold>-s<seed>`` with folds):
 a finished run (``result.json``) is skipped, an interrupted one resumes from its last
-checkpoint. :func:`collect` reads every finished run below ``out`` into a leaderboard
-(mean ± population std over seeds of each metric, per class too) written as CSV,
-Markdown, plots and a static HTML report. With folds, a seed counts once all its K
-fold runs are finished, and its score is over all patients (each validated once, by
-the fold that held it out).
+checkpoint. With ``records``, each finished run's record (:mod:`semiseg.run_records`:
+result, config, split, logs, per-case tables; no weights, no images) is also kept
+there, e.g. in version control, and a run whose record is there but whose folder is
+missing (a new machine) is restored from it instead of trained again.
+:func:`collect` reads every finished run below ``out`` into a leaderboard (mean ±
+population std over seeds of each metric, per class too) written as CSV, Markdown,
+plots and a static HTML report. With folds, a seed counts once all its K fold runs are
+finished, and its score is over all patients (each validated once, by the fold that
+held it out).
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from semiseg.metrics.compare import (
     patient_scores,
 )
 from semiseg.metrics.report import METRICS, OPTIONAL_METRICS
+from semiseg.run_records import has_record, restore_record, save_record
 
 # every other method of a budget is compared with this one, patient by patient
 BASELINE = "supervised"
@@ -63,6 +70,7 @@ class Grid:
     set: list[str] = field(default_factory=list)
     budget: str = "patients"
     folds: int = 0
+    records: str = ""
 
 
 def read_grid(path: str | Path) -> tuple[Grid, Path]:
@@ -98,6 +106,7 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
                               f"{getattr(grid, key)}")
         setattr(grid, key, list(values))
     out = base / grid.out
+    records = base / grid.records if grid.records else None
     configs = [base / c for c in grid.configs]
     folds = range(grid.folds) if grid.folds else [None]
     for seed in grid.seeds:
@@ -105,9 +114,10 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
             for method in grid.methods:
                 for fold in folds:
                     part = "" if fold is None else f"-f{fold}"
-                    run_dir = out / f"{method}-l{labeled}{part}-s{seed}"
-                    _train_or_resume(run_dir, configs,
-                                     run_settings(grid, method, labeled, seed, fold, overrides))
+                    name = f"{method}-l{labeled}{part}-s{seed}"
+                    _train_or_resume(out / name, configs,
+                                     run_settings(grid, method, labeled, seed, fold, overrides),
+                                     records / name if records else None)
     return out
 
 
@@ -135,10 +145,18 @@ def run_settings(grid: Grid, method: str, labeled: float, seed: int,
             f"train.seed={seed}"]
 
 
-def _train_or_resume(run_dir: Path, configs: list[Path], settings: list[str]) -> None:
-    """Skip a finished run, resume an interrupted one, else start it with ``settings``."""
+def _train_or_resume(run_dir: Path, configs: list[Path], settings: list[str],
+                     record: Path | None = None) -> None:
+    """Skip a finished run, resume an interrupted one, else start it with ``settings``.
+
+    With ``record``, a run found there is restored instead of trained, and a run that
+    finishes (or had finished without a record) has its record saved there.
+    """
     from semiseg.engine.loop import read_run_config, train
 
+    if record is not None and restore_record(record, run_dir):
+        print(f"done already (restored from {record}): {run_dir}", flush=True)
+        return
     if (run_dir / "result.json").is_file():
         print(f"done already: {run_dir}", flush=True)
     elif (run_dir / "checkpoints" / "last.pt").is_file():
@@ -147,6 +165,8 @@ def _train_or_resume(run_dir: Path, configs: list[Path], settings: list[str]) ->
     else:
         print(f"training {run_dir}", flush=True)
         train(load_config(configs, settings), run_dir)
+    if record is not None and not has_record(record):
+        save_record(run_dir, record)
 
 
 def _budget_key(grid: Grid, labeled: float) -> str:

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Issue 7: meta-label pre-training and the runs that start from it, 1, 2 and 4 labeled
+# patients, 2 seeds, beside supervised from scratch. Each seed pre-trains its own
+# network, so that the spread over seeds includes the pre-training's. Seed 0 at every
+# budget first, then seed 1, so that one seed's whole picture comes first.
+# Every finished run keeps its record (no weights) in benchmarks/results/acdc-spcl,
+# which is committed: on a new machine recorded runs are restored, not trained again,
+# and a seed's pre-training only runs again while one of its runs is unrecorded.
+# Interrupted runs resume. Table: python benchmarks/pretraining_table.py benchmarks/results/acdc-spcl
+#   nohup benchmarks/queue_spcl.sh > bench_out/queue-spcl.log 2>&1 &
+source "$(dirname "$0")/queue_common.sh"
+records=benchmarks/results/acdc-spcl
+pretrain() {  # pretrain SEED: the meta-label pre-training that seed's runs start from
+  local dir=bench_out/acdc-spcl/pretrain-s$1 labeled method
+  local needed=0
+  for labeled in 1 2 4; do
+    for method in supervised spcl mean_teacher; do
+      [ -f "$records/pretrained/$method-l$labeled-s$1/result.json" ] || needed=1
+    done
+  done
+  [ "$needed" = 1 ] || return 0
+  if [ ! -f "$dir/result.json" ]; then
+    if [ -f "$dir/checkpoints/last.pt" ]; then
+      semiseg train --resume "$dir"
+    else
+      semiseg pretrain -c configs/acdc/dev.yaml -c configs/acdc/spcl-pretrain.yaml \
+        --set "train.seed=$1" -o "$dir"
+    fi
+  fi
+  semiseg bench keep "$dir" --into "$records"
+}
+for seed in 0 1; do
+  pretrain "$seed"
+  for labeled in 1 2 4; do
+    run acdc-spcl-scratch.yaml supervised "$labeled" "$seed"
+    run acdc-spcl-pretrained.yaml supervised,spcl,mean_teacher "$labeled" "$seed"
+  done
+done
+python benchmarks/pretraining_table.py "$records"
