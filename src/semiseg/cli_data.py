@@ -141,7 +141,7 @@ def cmd_data(args: argparse.Namespace) -> int:
                   f"{len(split.val)} val cases"
                   + (f" ({len(left_out)} scans without masks of val patients left out)"
                      if left_out else ""))
-        hint = None if args.group_by else ungrouped_patients_hint(ds.training_cases)
+        hint = ungrouped_patients_hint(ds.training_cases, args.group_by)
         if hint:  # after the split files, so that an error stays the only line
             print(f"warning: {hint}", file=sys.stderr)
     else:

@@ -11,6 +11,7 @@ from semiseg.data.splits import (
     make_split,
     patient_of,
     save_split,
+    split_file,
     ungrouped_patients_hint,
     validate_split,
 )
@@ -48,6 +49,16 @@ def test_ungrouped_patients_are_flagged_only_when_ids_look_like_several_scans_ea
         assert STEM_GROUP_BY in hint
         # the suggested group_by does group them: fewer patients than cases
         assert len({patient_of(c, STEM_GROUP_BY) for c in cases}) < len(cases)
+        # nothing to warn about once something groups them: a group_by or a split file
+        assert ungrouped_patients_hint(cases, group_by=STEM_GROUP_BY) is None
+        assert ungrouped_patients_hint(cases, split_source="splits.json") is None
+
+
+def test_split_file_is_the_configured_one_else_the_data_sets_own(tmp_path: Path) -> None:
+    assert split_file(tmp_path) is None
+    (tmp_path / "splits.json").write_text("{}")
+    assert split_file(tmp_path) == str(tmp_path / "splits.json")
+    assert split_file(tmp_path, "mine.json") == "mine.json"
 
 
 def test_labeled_percent() -> None:

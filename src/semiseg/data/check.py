@@ -16,7 +16,7 @@ import numpy as np
 
 from semiseg.data.io import axis_codes
 from semiseg.data.nnunet import UNLABELED_FOLDER, Case, NnUNetDataset, scan_dataset
-from semiseg.data.splits import ungrouped_patients_hint
+from semiseg.data.splits import split_file, ungrouped_patients_hint
 from semiseg.errors import DataError
 
 # Relative spread of one axis's voxel size between training cases beyond which the
@@ -121,8 +121,7 @@ def check_dataset(root: str | Path, load: bool = True) -> list[str]:
         orientations[axis_codes(case.geometry)].append(case_id)
         note_duplicate(case)
     problems += _geometry_warnings(dataset, no_spacing, spacings, orientations)
-    hint = (None if (dataset.root / "splits.json").is_file()  # its order names the patients
-            else ungrouped_patients_hint(dataset.training_cases))
+    hint = ungrouped_patients_hint(dataset.training_cases, split_source=split_file(dataset.root))
     if hint:
         problems.append(f"warning: {dataset.root}: {hint}")
     for case_id, folder in [*((c, "imagesTs") for c in dataset.test_cases),

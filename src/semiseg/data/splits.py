@@ -67,19 +67,37 @@ def patient_of(case_id: str, group_by: str = "", patient_order: list[str] | None
 STEM_GROUP_BY = "^(.+)_[^_]+$"
 
 
-def ungrouped_patients_hint(cases: Sequence[str]) -> str | None:
+def split_file(root: str | Path, configured: str | None = None) -> str | None:
+    """The split file a run on the data set at ``root`` reads, or None (generated).
+
+    Args:
+        root: The data set folder.
+        configured: ``data.split`` of the run, which wins over the data set's own
+            ``splits.json``.
+    """
+    if configured:
+        return configured
+    own = Path(root) / "splits.json"
+    return str(own) if own.is_file() else None
+
+
+def ungrouped_patients_hint(cases: Sequence[str], group_by: str | None = None,
+                            split_source: str | None = None) -> str | None:
     """A warning when case ids look like several scans per patient but nothing groups them.
 
-    Without ``data.group_by`` (and without a split file naming patients) every case is
-    its own patient, so the two frames of one heart can land in training and val. The
-    heuristic: the ids' stems before the last ``_`` repeat, yet they are neither one
-    common prefix (``case_001``) nor a few large groups such as sites (``siteA_001``):
-    at least 3 stems, some shared, none holding more than a quarter of the cases.
+    Without ``group_by`` and without a split file (``split_source``, which names the
+    patients) every case is its own patient, so the two frames of one heart can land
+    in training and val. The heuristic: the ids' stems before the last ``_`` repeat, yet
+    they are neither one common prefix (``case_001``) nor a few large groups such as
+    sites (``siteA_001``): at least 3 stems, some shared, none holding more than a
+    quarter of the cases.
 
     Returns:
-        The warning, naming an example and the ``group_by`` to set; None when the ids
-        do not look like that.
+        The warning, naming an example and the ``group_by`` to set; None when something
+        groups the cases or the ids do not look like that.
     """
+    if group_by or split_source:
+        return None
     stems: dict[str, list[str]] = {}
     for case in cases:
         if "_" in case:

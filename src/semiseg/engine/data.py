@@ -17,6 +17,7 @@ from semiseg.data.splits import (
     add_unlabeled_scans,
     load_split,
     make_split,
+    split_file,
     ungrouped_patients_hint,
     validate_split,
 )
@@ -47,17 +48,6 @@ class RunData:
     warnings: list[str] = field(default_factory=list)
 
 
-def split_file(dataset: NnUNetDataset, cfg: DataConfig) -> str | None:
-    """The split file a run reads (``data.split``, else the data set's ``splits.json``).
-
-    None: no file, the split is generated.
-    """
-    if cfg.split:
-        return cfg.split
-    own = dataset.root / "splits.json"
-    return str(own) if own.is_file() else None
-
-
 def resolve_split(dataset: NnUNetDataset, cfg: DataConfig, seed: int) -> tuple[Split, str]:
     """The split of a run and where it came from.
 
@@ -67,7 +57,7 @@ def resolve_split(dataset: NnUNetDataset, cfg: DataConfig, seed: int) -> tuple[S
     set's cases.
     """
     folds = (cfg.folds, cfg.fold)
-    source = split_file(dataset, cfg)
+    source = split_file(dataset.root, cfg.split)
     if source:
         split = load_split(source, cfg.num_labeled, cfg.group_by, cfg.labeled_percent,
                            *folds, seed)
@@ -154,10 +144,10 @@ def prepare_data(config: RunConfig, device: torch.device, uses_unlabeled: bool,
     warnings: list[str] = []
     if split is None:
         split, _ = resolve_split(dataset, cfg, config.train.seed)
-        if not cfg.group_by and split_file(dataset, cfg) is None:  # each case its own patient
-            hint = ungrouped_patients_hint(dataset.training_cases)
-            if hint:
-                warnings.append(hint)
+        hint = ungrouped_patients_hint(dataset.training_cases, cfg.group_by,
+                                       split_file(dataset.root, cfg.split))
+        if hint:
+            warnings.append(hint)
     else:
         validate_split(split, dataset.training_cases, "the run's split.json",
                        dataset.unlabeled_cases)
