@@ -63,6 +63,30 @@ def test_sigterm_saves_at_the_next_logging_step_and_the_run_resumes(
     assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 8
 
 
+def test_a_run_stopped_at_its_last_step_validates_on_resume_and_keeps_its_step_time(
+        tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # stopped at the end (SIGTERM during the last step), where the stop skips the run's
+    # only validation: the resume trains no step but runs that validation (best.pt, the
+    # val.csv row), and result.json's median step is the earlier session's, not NaN
+    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=8",
+                         "train.checkpoint_every=8", "train.val_every=8", "train.log_every=4")
+    run = tmp_path / "run"
+    _signal_at(monkeypatch, 7, signal.SIGTERM)
+    with pytest.raises(RunStoppedError, match="at step 8 of 8"):
+        train(config, run)
+    logged = load_checkpoint(run / "checkpoints" / "last.pt")["step_times"]
+    assert len(logged) == 2 and all(t > 0 for t in logged)  # steps 1-4 and 5-8
+    assert not (run / "val.csv").is_file() and not (run / "checkpoints" / "best.pt").is_file()
+    monkeypatch.undo()
+    result = train(config, run, resume=True)
+    assert [line.split(",")[0] for line in (run / "val.csv").read_text().splitlines()] == [
+        "step", "8"]
+    assert result["best_step"] == 8
+    assert not load_checkpoint(run / "checkpoints" / "last.pt")["val_pending"]
+    assert result["median_seconds_per_iteration"] == pytest.approx(sorted(logged)[0] / 2
+                                                                   + sorted(logged)[1] / 2)
+
+
 def test_ctrl_c_exits_130_with_the_resume_command(
         tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture) -> None:

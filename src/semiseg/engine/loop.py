@@ -150,14 +150,33 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
         write_profile(make_profile(config.data, data.dataset, data.split.labeled), run_dir)
     start, best = 0, {"dice_mean": -1.0, "step": -1}
     earlier = 0.0  # wall seconds of the run's earlier sessions (before a resume)
+    step_times: list[float] = []  # mean step time of each logging interval, whole run
     if start_state is not None:
         start, best = trainer.load_state_dict(start_state)
         earlier = float(start_state.get("elapsed_seconds", 0.0))
+        # so that a resumed run's median step is its whole run's, not only the last part's
+        step_times = [float(t) for t in start_state.get("step_times", [])]
 
-    def snapshot(done: int) -> dict[str, Any]:
+    def snapshot(done: int, val_pending: bool = False) -> dict[str, Any]:
         state = trainer.state_dict(done, best)
         state["elapsed_seconds"] = earlier + time.perf_counter() - t_start
+        state["step_times"] = list(step_times)
+        state["val_pending"] = val_pending
         return state
+
+    def validate(done: int) -> float:
+        """Validate at step ``done``, keep ``best.pt``; returns the seconds it took."""
+        nonlocal best
+        t_val = time.perf_counter()
+        scores = validation_scores(trainer)
+        scores["seconds"] = time.perf_counter() - t_val
+        logger.val(done, scores)
+        if scores["dice_mean"] > best["dice_mean"]:
+            best = {"dice_mean": scores["dice_mean"], "step": done}
+            state = snapshot(done)
+            if info.is_main:
+                save_checkpoint(state, ckpt_dir / "best.pt")
+        return time.perf_counter() - t_val
 
     total = t_cfg.iterations
     logger = RunLogger(run_dir, total, start, t_cfg.progress_bar, enabled=info.is_main)
@@ -171,8 +190,12 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
         f"{trainer.setup_seconds:.1f}s")
     for warning in data.warnings:
         logger.message(f"warning: {warning}")
+    if start_state is not None and start_state.get("val_pending"):
+        validate(start)  # the validation a stop at this step skipped
+        if info.is_main:  # done: a second resume from here must not validate again
+            save_checkpoint(snapshot(start), ckpt_dir / "last.pt")
     sums: dict[str, Any] = {}
-    n_logged, t_log, step_times = 0, time.perf_counter(), []
+    n_logged, t_log = 0, time.perf_counter()
     nonfinite = torch.zeros((), device=trainer.device)
     stopped_at = 0  # the step a scheduler's SIGTERM or Ctrl-C stopped training at
     with StopRequest() as stop:
@@ -208,19 +231,11 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
                 sums, n_logged, t_log = {}, 0, time.perf_counter()
             stop_now = flags["stop"] > 0  # seen by some rank: all save last.pt and stop
             if val_now and not stop_now:
-                t_val = time.perf_counter()
-                scores = validation_scores(trainer)
-                scores["seconds"] = time.perf_counter() - t_val
-                logger.val(done, scores)
-                if scores["dice_mean"] > best["dice_mean"]:
-                    best = {"dice_mean": scores["dice_mean"], "step": done}
-                    state = snapshot(done)
-                    if info.is_main:
-                        save_checkpoint(state, ckpt_dir / "best.pt")
-                t_log += time.perf_counter() - t_val  # validation time is not training speed
+                t_log += validate(done)  # validation time is not training speed
             if ckpt_now or stop_now:
                 t_ckpt = time.perf_counter()
-                state = snapshot(done)
+                # a stop skips this step's validation; the resume runs it first
+                state = snapshot(done, val_pending=val_now and stop_now)
                 if info.is_main:
                     save_checkpoint(state, ckpt_dir / "last.pt")
                 t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
