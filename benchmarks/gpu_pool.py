@@ -190,7 +190,8 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
             job, started = running.pop(proc)
             job.seconds = round(time.monotonic() - started, 1)
             job.median_step = median_step(job)
-            job.status = ("finished" if proc.returncode == 0 and has_record(job.record)
+            # the record is saved as the run ends, before the leaderboard is written
+            job.status = ("finished" if has_record(job.record)
                           else "would not finish in time" if proc in hopeless
                           else "stopped at the deadline" if stopping
                           else f"failed (exit {proc.returncode})")
