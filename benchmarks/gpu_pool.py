@@ -28,7 +28,6 @@ machine, with the data set unpacked to ``data/ACDC`` (a git-ignored folder named
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import signal
@@ -39,9 +38,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
-
+from semiseg.engine.loop import read_run_config
 from semiseg.leaderboard import read_grid, run_settings
+from semiseg.run_info import last_logged_row
 from semiseg.run_records import has_record
 
 # Relative cost of one run: the median acdc-dev training step on the CPU (s, BENCHMARKS.md
@@ -122,19 +121,14 @@ def finished_checkpoint(path: Path) -> bool:
 def seconds_to_finish(job: Job) -> float | None:
     """How long the running ``job`` still needs at its current speed (None: no speed yet).
 
-    From its ``train.csv`` (the last logged step and steps/s) and ``config.yaml``
-    (iterations); validations and the final evaluation are not counted.
+    From the last row of its ``train.csv`` (step, steps/s) and its iterations;
+    validations and the final evaluation are not counted.
     """
-    run_dir = Path(job.run_dir)
-    try:
-        with (run_dir / "train.csv").open() as f:
-            rows = list(csv.DictReader(f))
-        total = yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["iterations"]
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
+    row = last_logged_row(job.run_dir)
+    if row is None or not row.get("it_per_s"):
         return None
-    if not rows or not rows[-1].get("it_per_s"):
-        return None
-    return (total - int(rows[-1]["step"])) / float(rows[-1]["it_per_s"])
+    total = read_run_config(Path(job.run_dir)).train.iterations  # written before train.csv
+    return (total - int(float(row["step"]))) / float(row["it_per_s"])
 
 
 def median_step(job: Job) -> float | None:

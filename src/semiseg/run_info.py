@@ -21,13 +21,17 @@ from semiseg.errors import SemisegError
 SHIP = ("config.yaml", PROFILE_FILE, "checkpoints/best.pt")
 
 
-def _last_logged_step(run_dir: Path) -> int:
-    path = run_dir / "train.csv"
+def last_logged_row(run_dir: str | Path) -> dict[str, str] | None:
+    """The last row of a run's ``train.csv`` (``step``, losses, ``lr``, ``it_per_s``).
+
+    None before the first logging step (no file, or a header only).
+    """
+    path = Path(run_dir) / "train.csv"
     if not path.is_file():
-        return 0
+        return None
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    return int(float(rows[-1]["step"])) if rows else 0
+    return rows[-1] if rows else None
 
 
 def run_info(run_dir: str | Path) -> dict[str, Any]:
@@ -70,7 +74,8 @@ def run_info(run_dir: str | Path) -> dict[str, Any]:
         info["device"] = result.get("device", "")
         info["version"] = result.get("provenance", {})
     else:
-        step = _last_logged_step(run_dir)
+        row = last_logged_row(run_dir)
+        step = int(float(row["step"])) if row else 0
         resumable = (run_dir / "checkpoints" / "last.pt").is_file()
         info["status"] = (f"unfinished at step {step} of {config.train.iterations}"
                           + ("; resume with semiseg train --resume" if resumable else ""))
