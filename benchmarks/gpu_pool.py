@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from semiseg.engine.loop import read_run_config
-from semiseg.leaderboard import read_grid, run_settings
+from semiseg.leaderboard import read_grid, run_name, run_settings
 from semiseg.run_info import last_logged_row
 from semiseg.run_records import has_record
 
@@ -92,7 +92,7 @@ def grid_jobs(grid_path: Path, overrides: list[str]) -> tuple[list[Job], list[st
     for seed in grid.seeds:
         for labeled in grid.labeled:
             for method in grid.methods:
-                name = f"{method}-l{labeled}-s{seed}"
+                name = run_name(method, labeled, seed)
                 record = base / grid.records / name
                 if has_record(record):
                     continue
@@ -160,9 +160,9 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
         while (not stopping and waiting and len(running) < workers
                and deadline - now >= min_run):
             job = waiting.pop(0)
-            log = (logs / f"{Path(job.grid).stem}-{job.name}.log").open("w")
-            proc = subprocess.Popen(job.command(overrides), stdout=log,
-                                    stderr=subprocess.STDOUT, env=env)
+            with (logs / f"{Path(job.grid).stem}-{job.name}.log").open("w") as log:
+                proc = subprocess.Popen(job.command(overrides), stdout=log,
+                                        stderr=subprocess.STDOUT, env=env)  # keeps its own fd
             running[proc] = (job, now)
             print(f"start {job.name} ({Path(job.grid).name}), {len(running)} running",
                   flush=True)

@@ -113,12 +113,17 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
         for labeled in grid.labeled:
             for method in grid.methods:
                 for fold in folds:
-                    part = "" if fold is None else f"-f{fold}"
-                    name = f"{method}-l{labeled}{part}-s{seed}"
+                    name = run_name(method, labeled, seed, fold)
                     _train_or_resume(out / name, configs,
                                      run_settings(grid, method, labeled, seed, fold, overrides),
                                      records / name if records else None)
     return out
+
+
+def run_name(method: str, labeled: float, seed: int, fold: int | None = None) -> str:
+    """A grid run's folder (and record) name: ``<method>-l<labeled>[-f<fold>]-s<seed>``."""
+    part = "" if fold is None else f"-f{fold}"
+    return f"{method}-l{labeled}{part}-s{seed}"
 
 
 def run_settings(grid: Grid, method: str, labeled: float, seed: int,
