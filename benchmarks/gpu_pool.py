@@ -66,6 +66,7 @@ class Job:
     status: str = "not started"
     seconds: float = 0.0
     median_step: float | None = None
+    shared_with: int = 1  # most runs on the device at once during this one (itself included)
 
     def command(self, overrides: list[str]) -> list[str]:
         """The ``semiseg bench run`` command line of this one run."""
@@ -166,6 +167,8 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
             running[proc] = (job, now)
             print(f"start {job.name} ({Path(job.grid).name}), {len(running)} running",
                   flush=True)
+        for job, _ in running.values():
+            job.shared_with = max(job.shared_with, len(running))
         if not stopping and now >= next_check:
             next_check = now + 10
             for proc, (job, _) in running.items():
@@ -189,11 +192,25 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
                           else "would not finish in time" if proc in hopeless
                           else "stopped at the deadline" if stopping
                           else f"failed (exit {proc.returncode})")
+            if job.status == "finished":
+                mark_shared(Path(job.record), job.shared_with)
             print(f"{job.status}: {job.name} in {job.seconds:.0f} s", flush=True)
         if stopping and running and time.monotonic() >= kill_at:
             for proc in running:
                 proc.kill()
         time.sleep(1)
+
+
+def mark_shared(record: Path, runs: int) -> None:
+    """Write into a record's result.json how many runs shared the device with it.
+
+    Its wall time is that of one of ``runs`` runs side by side, not of a run alone; the
+    leaderboard shows it next to the hardware (``shared_device_runs``).
+    """
+    path = record / "result.json"
+    result = json.loads(path.read_text())
+    result["shared_device_runs"] = runs
+    path.write_text(json.dumps(result, indent=1) + "\n")
 
 
 def pack(jobs: list[Job], out: Path, logs: Path, root: Path) -> None:

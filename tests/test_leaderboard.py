@@ -9,14 +9,17 @@ import pytest
 import yaml
 
 from semiseg.cli import main
+from semiseg.engine.runtime import cpu_model
 from semiseg.errors import ConfigError
 from semiseg.leaderboard import (
     Grid,
     collect,
     format_stat,
+    hardware_label,
     pool_folds,
     run_grid,
     run_settings,
+    table_cells,
     write_leaderboard,
 )
 
@@ -121,6 +124,7 @@ def test_leaderboard_rows(grid_out: Path) -> None:
         ("mean_teacher", 1), ("supervised", 1), ("mean_teacher", 2), ("supervised", 2)]
     for r in rows:
         assert r["seeds"] == [0, 1] and r["dice"]["n"] == 2
+        assert [h for h, _ in r["hardware"]] == [f"{cpu_model()}, 2 threads"] * 2  # TINY
         assert set(r["per_class"]) == {"RV", "Myo", "LV"}
         assert "lv_ef_mae" in r  # cardiac phantom (NaN EF when a 4-step net finds no LV)
         # each method against supervised of its budget, per val patient (2 x 2 frames)
@@ -137,6 +141,7 @@ def test_leaderboard_rows(grid_out: Path) -> None:
     assert "Dice vs supervised, per patient" in (grid_out / "leaderboard.md").read_text()
     assert "Patient by patient against supervised" in (grid_out / "report.html").read_text()
     assert "dice_vs_supervised_p_wilcoxon" in (grid_out / "leaderboard.csv").read_text()
+    assert f"| {cpu_model()}, 2 threads |" in (grid_out / "leaderboard.md").read_text()
 
 
 def test_report_renders_in_headless_chromium(grid_out: Path, tmp_path: Path) -> None:
@@ -185,6 +190,27 @@ def test_percent_budgets_and_head_circumference_column(tiny_heads: Path, tmp_pat
         run_grid(tmp_path / "bad.yaml")
 
 
+def test_wall_time_of_seeds_on_different_hardware_is_not_averaged() -> None:
+    stat = {"mean": 0.5, "std": 0.0, "n": 1}
+    row = {"method": "cps", "labeled": 3, "seeds": [0, 1, 2], "units": "voxel",
+           "dice": stat, "jaccard": stat, "hd95": stat, "asd": stat, "per_class": {},
+           "wall_minutes": {"mean": 30.0, "std": 25.0, "n": 3}, "peak_memory_gib": stat,
+           "hardware": [["AMD EPYC, 2 threads", 50.0], ["NVIDIA H200", 4.0],
+                        ["AMD EPYC, 2 threads", 60.0]]}
+    _, [cells] = table_cells([row])
+    assert cells[-3:] == ["55.0 (AMD EPYC, 2 threads); 4.0 (NVIDIA H200)", "0.50",
+                          "AMD EPYC, 2 threads / NVIDIA H200"]
+    row["hardware"] = [["NVIDIA H200", 4.0]] * 3  # one hardware: the usual mean ± std
+    assert table_cells([row])[1][0][-3] == "30.0 ± 25.0"
+
+
+def test_hardware_label_of_new_old_and_shared_runs() -> None:
+    assert hardware_label({"hardware": "NVIDIA H200", "device": "cuda:0"}) == "NVIDIA H200"
+    assert hardware_label({"device": "cpu"}) == "cpu"  # records from before the field
+    assert (hardware_label({"hardware": "NVIDIA H200", "shared_device_runs": 12})
+            == "NVIDIA H200, shared by up to 12 runs")
+
+
 def test_pool_folds_weights_each_fold_by_its_cases() -> None:
     def fold(mean: float, n: int, mae: float, patients: int, wall: float) -> dict:
         stat = {"mean": mean, "std": 0.0, "n": n}
@@ -200,6 +226,7 @@ def test_pool_folds_weights_each_fold_by_its_cases() -> None:
     assert pooled["val_per_class"]["LV"]["dice"]["mean"] == pytest.approx(0.7)
     assert pooled["clinical"]["LV_EF"]["mae"] == pytest.approx(5.0)  # (2*6 + 1*3) / 3
     assert pooled["wall_seconds"] == 90.0 and pooled["peak_memory_gib"] == 1.2
+    assert pooled["hardware"] == "unknown"  # the folds name no device
 
 
 def test_cross_validation_grid(tiny_dataset: Path, tmp_path: Path, capsys) -> None:

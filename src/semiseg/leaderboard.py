@@ -239,6 +239,8 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
             for key, name in CLINICAL_COLUMNS.items():
                 row[name] = seed_stats([r["clinical"][key]["mae"] for r in results])
         row["wall_minutes"] = seed_stats([r["wall_seconds"] / 60 for r in results])
+        # per seed: what it trained on and its minutes (a row may mix CPU and GPU seeds)
+        row["hardware"] = [[hardware_label(r), r["wall_seconds"] / 60] for r in results]
         row["peak_memory_gib"] = seed_stats([r.get("peak_memory_gib") for r in results])
         # where the runs were found (result.json's own paths are relative to wherever
         # the runs were launched from)
@@ -246,6 +248,35 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
         rows.append(row)
     _compare_with_baseline(rows)
     return rows
+
+
+def hardware_label(result: dict[str, Any]) -> str:
+    """What a run trained on: ``result.json``'s hardware (older records: its device).
+
+    A run that shared its GPU with other runs (``benchmarks/gpu_pool.py``) says so, since
+    its wall time is then not that of a run alone on the chip.
+    """
+    label = result.get("hardware") or result.get("device", "unknown")
+    shared = result.get("shared_device_runs", 1)
+    return f"{label}, shared by up to {shared} runs" if shared > 1 else label
+
+
+def wall_cell(row: dict[str, Any]) -> str:
+    """Minutes per run: mean ± std over seeds, or each hardware's mean where seeds differ.
+
+    Averaging a GPU seed's wall time with a CPU seed's would describe neither.
+    """
+    labels = hardware_of(row)
+    if len(labels) <= 1:
+        return format_stat(row["wall_minutes"], digits=1)
+    return "; ".join(
+        f"{float(np.mean([m for h, m in row['hardware'] if h == label])):.1f} ({label})"
+        for label in labels)
+
+
+def hardware_of(row: dict[str, Any]) -> list[str]:
+    """The distinct hardware a row's seeds trained on, in seed order."""
+    return list(dict.fromkeys(label for label, _ in row.get("hardware", [])))
 
 
 def _seed_results(found: list[tuple[dict[str, Any], Path, int]],
@@ -285,7 +316,7 @@ def pool_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
 
     Each fold's mean is weighted by its number of cases (patients for the clinical
     errors), so the pooled mean is the plain mean over every case, each validated once.
-    Wall time is the mean per fold run, peak memory the largest.
+    Wall time is the mean per fold run, peak memory the largest, hardware each fold's.
 
     Args:
         results: ``result.json`` contents of the K fold runs of one seed.
@@ -300,6 +331,7 @@ def pool_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
                               for m in first["val_per_class"][c]}
                           for c in first["val_per_class"]},
         "wall_seconds": float(np.mean([r["wall_seconds"] for r in results])),
+        "hardware": " / ".join(dict.fromkeys(hardware_label(r) for r in results)),
     }
     peaks = [r["peak_memory_gib"] for r in results if r.get("peak_memory_gib") is not None]
     if peaks:
@@ -362,7 +394,7 @@ def table_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
                if paired else [])
             + (["HC error (mm)"] if hc else [])
             + (["LV EF error (pp)", "RV EF error (pp)"] if ef else [])
-            + [f"Dice {c}" for c in classes] + ["minutes/run", "peak GiB"])
+            + [f"Dice {c}" for c in classes] + ["minutes/run", "peak GiB", "trained on"])
     body = []
     for r in rows:
         budget = f"{r['labeled']}%" if r.get("budget_unit") == "%" else str(r["labeled"])
@@ -376,7 +408,8 @@ def table_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
         cells += [fmt(r["hc_abs_diff_mm"])] if hc else []
         cells += [fmt(r["lv_ef_mae"]), fmt(r["rv_ef_mae"])] if ef else []
         cells += [fmt(r["per_class"][c]["dice"], 100) for c in classes]
-        cells += [fmt(r["wall_minutes"], digits=1), fmt(r["peak_memory_gib"], digits=2)]
+        cells += [wall_cell(r), fmt(r["peak_memory_gib"], digits=2),
+                  " / ".join(hardware_of(r))]
         body.append(cells)
     return head, body
 
@@ -406,6 +439,7 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
             item[f"dice_vs_{BASELINE}_{key}"] = value
         item["wall_minutes_mean"] = r["wall_minutes"]["mean"]
         item["peak_memory_gib_mean"] = r["peak_memory_gib"]["mean"]
+        item["hardware"] = " / ".join(hardware_of(r))
         flat.append(item)
     with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ["method"])

@@ -71,7 +71,7 @@ def run_info(run_dir: str | Path) -> dict[str, Any]:
             info["ef_error_pp"] = {k: result["clinical"][k]["mae"] for k in ("LV_EF", "RV_EF")
                                    if k in result["clinical"]}
         info["wall_minutes"] = result["wall_seconds"] / 60
-        info["device"] = result.get("device", "")
+        info["device"] = result.get("hardware") or result.get("device", "")
         info["version"] = result.get("provenance", {})
     else:
         row = last_logged_row(run_dir)

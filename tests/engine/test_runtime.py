@@ -6,7 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from semiseg.engine.runtime import resolve_channels_last, to_channels_last
+from semiseg.engine.runtime import (
+    cpu_model,
+    hardware_name,
+    resolve_channels_last,
+    to_channels_last,
+)
 from tests.conftest import tiny_config
 
 
@@ -55,3 +60,10 @@ def test_mn_trains_in_channels_last_on_cpu(tiny_dataset: Path) -> None:
     assert trainer.channels_last
     out, _ = trainer.step(0)
     assert torch.isfinite(out.loss)
+
+
+def test_hardware_name_says_model_threads_and_processes() -> None:
+    threads = torch.get_num_threads()
+    assert hardware_name(torch.device("cpu")) == f"{cpu_model()}, {threads} threads"
+    assert hardware_name(torch.device("cpu"), processes=4).startswith(f"4x {cpu_model()}")
+    assert cpu_model() and "\n" not in cpu_model()

@@ -39,7 +39,7 @@ from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.data import RunData
 from semiseg.engine.distributed import DistInfo, all_reduce_mean, all_reduce_sum, shutdown
 from semiseg.engine.logging import RunLogger
-from semiseg.engine.runtime import peak_cuda_gib, peak_rss_gib
+from semiseg.engine.runtime import hardware_name, peak_cuda_gib, peak_rss_gib
 from semiseg.engine.stop import StopRequest
 from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
 from semiseg.errors import RunStoppedError, SemisegError
@@ -186,7 +186,8 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
         f"{_scans_note(data)}, {len(data.split.val)} val cases"
         f"{f' (fold {config.data.fold} of {config.data.folds})' if config.data.folds else ''} | "
         f"{len(data.labeled)} labeled samples | device "
-        f"{trainer.device} x{info.world_size}, amp {trainer.amp}, ready in "
+        f"{trainer.device} x{info.world_size} ({hardware_name(trainer.device)}), amp "
+        f"{trainer.amp}, ready in "
         f"{trainer.setup_seconds:.1f}s")
     for warning in data.warnings:
         logger.message(f"warning: {warning}")
@@ -287,7 +288,8 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
         "wall_seconds": wall, "median_seconds_per_iteration": median_step,
         "peak_memory_gib": (peak_cuda_gib(device) if device.type == "cuda"
                             else peak_rss_gib()),
-        "device": str(device), "processes": info.world_size if info else 1, "amp": str(amp),
+        "device": str(device), "processes": info.world_size if info else 1,
+        "hardware": hardware_name(device, info.world_size if info else 1), "amp": str(amp),
         "provenance": provenance(),
         "paths": {"run": str(run_dir), "metrics": str(eval_dir / "val_metrics.csv"),
                   "summary": str(eval_dir / "val_summary.json"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import resource
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -88,3 +89,26 @@ def peak_rss_gib() -> float:
 def peak_cuda_gib(device: torch.device | None = None) -> float:
     """Peak CUDA memory allocated by this process on ``device`` since the last reset (GiB)."""
     return torch.cuda.max_memory_allocated(device) / 2**30
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("cpu" where that cannot be read)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip() or "cpu"
+    except OSError:
+        pass
+    return "cpu"
+
+
+def hardware_name(device: torch.device, processes: int = 1) -> str:
+    """What a run trained on, for reading its wall time: GPU model, or CPU model and threads.
+
+    Examples: "NVIDIA H200", "2x NVIDIA H200" (two DDP processes), "AMD EPYC, 2 threads".
+    """
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"{cpu_model()}, {torch.get_num_threads()} threads"
+    return f"{processes}x {name}" if processes > 1 else name
