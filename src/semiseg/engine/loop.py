@@ -121,6 +121,122 @@ def _scans_note(data: RunData) -> str:
                                         else ")")
 
 
+class _Session:
+    """One training session of a run folder: best-so-far, step timings, checkpoints.
+
+    What must survive a stop rides in ``last.pt`` (:meth:`snapshot`): the steps done, the
+    best validation, the wall seconds of earlier sessions, every logging interval's mean
+    step time (so a resumed run's median step is its whole run's) and whether the step it
+    stopped at still owes its validation.
+    """
+
+    def __init__(self, trainer: Trainer, run_dir: Path, start_state: dict[str, Any] | None,
+                 t_start: float) -> None:
+        self.trainer, self.info, self.t_cfg = trainer, trainer.dist, trainer.config.train
+        self.ckpt_dir = run_dir / "checkpoints"
+        self.t_start = t_start  # this session's set-up (data loading) counts as run time
+        self.start, self.best = 0, {"dice_mean": -1.0, "step": -1}
+        self.earlier = 0.0  # wall seconds of the run's earlier sessions (before a resume)
+        self.step_times: list[float] = []  # mean step time of each logging interval
+        self.val_pending = False
+        if start_state is not None:
+            self.start, self.best = trainer.load_state_dict(start_state)
+            self.earlier = float(start_state.get("elapsed_seconds", 0.0))
+            self.step_times = [float(t) for t in start_state.get("step_times", [])]
+            self.val_pending = bool(start_state.get("val_pending"))
+        self.logger = RunLogger(run_dir, self.t_cfg.iterations, self.start,
+                                self.t_cfg.progress_bar, enabled=self.info.is_main)
+
+    def wall(self) -> float:
+        """Wall seconds of the whole run so far, earlier sessions included."""
+        return self.earlier + time.perf_counter() - self.t_start
+
+    def snapshot(self, done: int, val_pending: bool = False) -> dict[str, Any]:
+        """The resumable state after ``done`` steps."""
+        state = self.trainer.state_dict(done, self.best)
+        state["elapsed_seconds"] = self.wall()
+        state["step_times"] = list(self.step_times)
+        state["val_pending"] = val_pending
+        return state
+
+    def save(self, done: int, name: str, val_pending: bool = False) -> None:
+        """Write ``checkpoints/<name>`` (rank 0 only; every rank builds the state)."""
+        state = self.snapshot(done, val_pending)
+        if self.info.is_main:
+            save_checkpoint(state, self.ckpt_dir / name)
+
+    def validate(self, done: int) -> float:
+        """Validate at step ``done``, keep ``best.pt``; returns the seconds it took."""
+        t_val = time.perf_counter()
+        scores = validation_scores(self.trainer)
+        scores["seconds"] = time.perf_counter() - t_val
+        self.logger.val(done, scores)
+        if scores["dice_mean"] > self.best["dice_mean"]:
+            self.best = {"dice_mean": scores["dice_mean"], "step": done}
+            self.save(done, "best.pt")
+        return time.perf_counter() - t_val
+
+    def catch_up(self) -> None:
+        """Run the validation that a stop at the resumed step skipped, if any."""
+        if self.val_pending:
+            self.validate(self.start)
+            self.save(self.start, "last.pt")  # a second resume must not validate again
+            self.val_pending = False
+
+    def run_steps(self, stop: StopRequest) -> int:
+        """Train from ``start`` to the last step; returns the step a stop ended at (0: none).
+
+        Raises:
+            NonFiniteLossError: a logged interval's loss was NaN/inf (last.pt kept).
+        """
+        trainer, info, t_cfg = self.trainer, self.info, self.t_cfg
+        total = t_cfg.iterations
+        sums: dict[str, Any] = {}
+        n_logged, t_log = 0, time.perf_counter()
+        nonfinite = torch.zeros((), device=trainer.device)
+        for step in range(self.start, total):
+            out, lr = trainer.step(step)
+            nonfinite = torch.maximum(nonfinite, (~torch.isfinite(out.loss.detach())).float())
+            for k, v in {"loss": out.loss.detach(), **out.logs}.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n_logged += 1
+            self.logger.advance()
+            done = step + 1
+            is_last = done == total
+            log_now = done % t_cfg.log_every == 0 or is_last
+            val_now = done % t_cfg.val_every == 0 or is_last
+            ckpt_now = done % t_cfg.checkpoint_every == 0 or is_last
+            if not (log_now or val_now or ckpt_now):
+                continue
+            # the only host sync of the step loop: before anything is logged or saved
+            flags = all_reduce_mean({"bad": float(nonfinite), "stop": float(stop.signum)}, info,
+                                    trainer.device)
+            if flags["bad"] > 0:
+                raise NonFiniteLossError(
+                    f"loss became NaN/inf between steps {done - n_logged + 1} and {done}; the last "
+                    f"good checkpoint is {self.ckpt_dir / 'last.pt'} (try a lower optim.lr or "
+                    "train.amp=off)")
+            if log_now:
+                elapsed = time.perf_counter() - t_log
+                self.step_times.append(elapsed / n_logged)
+                scalars = all_reduce_mean({k: float(v) / n_logged for k, v in sums.items()}, info,
+                                          trainer.device)
+                scalars.update(lr=lr, it_per_s=n_logged / elapsed)
+                self.logger.train(done, scalars)
+                sums, n_logged, t_log = {}, 0, time.perf_counter()
+            stop_now = flags["stop"] > 0  # seen by some rank: all save last.pt and stop
+            if val_now and not stop_now:
+                t_log += self.validate(done)  # validation time is not training speed
+            if ckpt_now or stop_now:
+                t_ckpt = time.perf_counter()
+                # a stop skips this step's validation; the resume runs it first
+                self.save(done, "last.pt", val_pending=val_now and stop_now)
+                t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
+            if stop_now:
+                return done
+        return 0
+
+
 def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[str, Any]:
     """Train ``config.method`` and evaluate its best checkpoint on the val cases.
 
@@ -141,120 +257,45 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     t_start = time.perf_counter()
     start_state = load_checkpoint(ckpt_dir / "last.pt") if resume else None
     trainer = build_trainer(config, load_split(run_dir / "split.json") if resume else None)
-    info, data, t_cfg = trainer.dist, trainer.data, config.train
+    info, data = trainer.dist, trainer.data
     if not resume and info.is_main:
         write_run_config(config, run_dir)
         save_split(data.split, run_dir / "split.json")
     if info.is_main and (not resume or not (run_dir / PROFILE_FILE).is_file()):
         # what predict needs of the data set, so the run folder predicts without it
         write_profile(make_profile(config.data, data.dataset, data.split.labeled), run_dir)
-    start, best = 0, {"dice_mean": -1.0, "step": -1}
-    earlier = 0.0  # wall seconds of the run's earlier sessions (before a resume)
-    step_times: list[float] = []  # mean step time of each logging interval, whole run
-    if start_state is not None:
-        start, best = trainer.load_state_dict(start_state)
-        earlier = float(start_state.get("elapsed_seconds", 0.0))
-        # so that a resumed run's median step is its whole run's, not only the last part's
-        step_times = [float(t) for t in start_state.get("step_times", [])]
-
-    def snapshot(done: int, val_pending: bool = False) -> dict[str, Any]:
-        state = trainer.state_dict(done, best)
-        state["elapsed_seconds"] = earlier + time.perf_counter() - t_start
-        state["step_times"] = list(step_times)
-        state["val_pending"] = val_pending
-        return state
-
-    def validate(done: int) -> float:
-        """Validate at step ``done``, keep ``best.pt``; returns the seconds it took."""
-        nonlocal best
-        t_val = time.perf_counter()
-        scores = validation_scores(trainer)
-        scores["seconds"] = time.perf_counter() - t_val
-        logger.val(done, scores)
-        if scores["dice_mean"] > best["dice_mean"]:
-            best = {"dice_mean": scores["dice_mean"], "step": done}
-            state = snapshot(done)
-            if info.is_main:
-                save_checkpoint(state, ckpt_dir / "best.pt")
-        return time.perf_counter() - t_val
-
-    total = t_cfg.iterations
-    logger = RunLogger(run_dir, total, start, t_cfg.progress_bar, enabled=info.is_main)
-    logger.message(
-        f"semiseg: {config.method.name} on {data.dataset.root.name} | "
-        f"{len(data.split.labeled)} labeled, {len(data.split.unlabeled)} unlabeled"
-        f"{_scans_note(data)}, {len(data.split.val)} val cases"
-        f"{f' (fold {config.data.fold} of {config.data.folds})' if config.data.folds else ''} | "
-        f"{len(data.labeled)} labeled samples | device "
-        f"{trainer.device} x{info.world_size} ({hardware_name(trainer.device)}), amp "
-        f"{trainer.amp}, ready in "
-        f"{trainer.setup_seconds:.1f}s")
+    session = _Session(trainer, run_dir, start_state, t_start)
+    session.logger.message(_start_line(trainer))
     for warning in data.warnings:
-        logger.message(f"warning: {warning}")
-    if start_state is not None and start_state.get("val_pending"):
-        validate(start)  # the validation a stop at this step skipped
-        if info.is_main:  # done: a second resume from here must not validate again
-            save_checkpoint(snapshot(start), ckpt_dir / "last.pt")
-    sums: dict[str, Any] = {}
-    n_logged, t_log = 0, time.perf_counter()
-    nonfinite = torch.zeros((), device=trainer.device)
-    stopped_at = 0  # the step a scheduler's SIGTERM or Ctrl-C stopped training at
+        session.logger.message(f"warning: {warning}")
+    session.catch_up()
     with StopRequest() as stop:
-        for step in range(start, total):
-            out, lr = trainer.step(step)
-            nonfinite = torch.maximum(nonfinite, (~torch.isfinite(out.loss.detach())).float())
-            for k, v in {"loss": out.loss.detach(), **out.logs}.items():
-                sums[k] = sums.get(k, 0.0) + v
-            n_logged += 1
-            logger.advance()
-            done = step + 1
-            is_last = done == total
-            log_now = done % t_cfg.log_every == 0 or is_last
-            val_now = done % t_cfg.val_every == 0 or is_last
-            ckpt_now = done % t_cfg.checkpoint_every == 0 or is_last
-            if not (log_now or val_now or ckpt_now):
-                continue
-            # the only host sync of the step loop: before anything is logged or saved
-            flags = all_reduce_mean({"bad": float(nonfinite), "stop": float(stop.signum)}, info,
-                                    trainer.device)
-            if flags["bad"] > 0:
-                raise NonFiniteLossError(
-                    f"loss became NaN/inf between steps {done - n_logged + 1} and {done}; the last "
-                    f"good checkpoint is {ckpt_dir / 'last.pt'} (try a lower optim.lr or "
-                    "train.amp=off)")
-            if log_now:
-                elapsed = time.perf_counter() - t_log
-                step_times.append(elapsed / n_logged)
-                scalars = all_reduce_mean({k: float(v) / n_logged for k, v in sums.items()}, info,
-                                          trainer.device)
-                scalars.update(lr=lr, it_per_s=n_logged / elapsed)
-                logger.train(done, scalars)
-                sums, n_logged, t_log = {}, 0, time.perf_counter()
-            stop_now = flags["stop"] > 0  # seen by some rank: all save last.pt and stop
-            if val_now and not stop_now:
-                t_log += validate(done)  # validation time is not training speed
-            if ckpt_now or stop_now:
-                t_ckpt = time.perf_counter()
-                # a stop skips this step's validation; the resume runs it first
-                state = snapshot(done, val_pending=val_now and stop_now)
-                if info.is_main:
-                    save_checkpoint(state, ckpt_dir / "last.pt")
-                t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
-            if stop_now:
-                stopped_at = done
-                break
-    logger.close()
+        stopped_at = session.run_steps(stop)
+    session.logger.close()
     if stopped_at:
         shutdown(info)
         name = signal.Signals(stop.signum or signal.SIGTERM).name  # SIGTERM: another rank's
-        raise RunStoppedError(f"stopped by {name} at step {stopped_at} of {total}; saved "
-                              f"{ckpt_dir / 'last.pt'}; continue with: semiseg train --resume "
-                              f"{run_dir}", stop.signum or signal.SIGTERM)
-    wall = earlier + time.perf_counter() - t_start
-    result = (finish_run(config, run_dir, data, trainer.device, trainer.amp, wall, step_times,
-                         info) if info.is_main else {})
+        raise RunStoppedError(f"stopped by {name} at step {stopped_at} of "
+                              f"{config.train.iterations}; saved {ckpt_dir / 'last.pt'}; "
+                              f"continue with: semiseg train --resume {run_dir}",
+                              stop.signum or signal.SIGTERM)
+    result = (finish_run(config, run_dir, data, trainer.device, trainer.amp, session.wall(),
+                         session.step_times, info) if info.is_main else {})
     shutdown(info)
     return result
+
+
+def _start_line(trainer: Trainer) -> str:
+    """The run's first log line: method, data, split, device and set-up time."""
+    config, data, info = trainer.config, trainer.data, trainer.dist
+    fold = (f" (fold {config.data.fold} of {config.data.folds})" if config.data.folds
+            else "")
+    return (f"semiseg: {config.method.name} on {data.dataset.root.name} | "
+            f"{len(data.split.labeled)} labeled, {len(data.split.unlabeled)} unlabeled"
+            f"{_scans_note(data)}, {len(data.split.val)} val cases{fold} | "
+            f"{len(data.labeled)} labeled samples | device {trainer.device} "
+            f"x{info.world_size} ({hardware_name(trainer.device)}), amp {trainer.amp}, "
+            f"ready in {trainer.setup_seconds:.1f}s")
 
 
 def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.device,
