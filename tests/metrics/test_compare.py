@@ -36,8 +36,11 @@ def test_case_scores_average_classes_and_skip_nan(tmp_path: Path) -> None:
     assert case_scores(run, "hd95") == {"c1": 2.0}  # c2 has no distance at all
     with pytest.raises(SemisegError, match="no column 'asd'"):
         case_scores(run, "asd")
-    with pytest.raises(SemisegError, match="no per-case metrics"):
+    with pytest.raises(SemisegError, match="missing: no such run folder"):
         case_scores(tmp_path / "missing")
+    (tmp_path / "unfinished").mkdir()
+    with pytest.raises(SemisegError, match="no per-case metrics"):
+        case_scores(tmp_path / "unfinished")
 
 
 def test_seeds_are_averaged_then_frames_per_patient(tmp_path: Path) -> None:
@@ -113,4 +116,4 @@ def test_cli_compare(tmp_path: Path, capsys) -> None:
     assert main(["compare", str(a), "--vs", str(b), "--metric", "hd95"]) == 0
     assert "-1.0 [-2.0, +0.0], p=1.000, 1/0 (1 ties)" in capsys.readouterr().out
     assert main(["compare", str(a), "--vs", str(tmp_path / "none")]) == 2
-    assert "none/eval/val_metrics.csv: no per-case metrics" in capsys.readouterr().err
+    assert f"{tmp_path / 'none'}: no such run folder" in capsys.readouterr().err

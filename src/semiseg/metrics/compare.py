@@ -41,8 +41,10 @@ def case_scores(run_dir: str | Path, metric: str = "dice") -> dict[str, float]:
     class is NaN is left out.
 
     Raises:
-        SemisegError: the run has no evaluation, or the file has no such metric.
+        SemisegError: no such folder, the run has no evaluation, or no such metric.
     """
+    if not Path(run_dir).is_dir():
+        raise SemisegError(f"{run_dir}: no such run folder")
     path = Path(run_dir) / "eval" / "val_metrics.csv"
     if not path.is_file():
         raise SemisegError(f"{path}: no per-case metrics (is the run finished?)")
