@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from semiseg.bench import count_host_syncs, measure_speed
+from semiseg.engine.runtime import hardware_name
 from tests.conftest import tiny_config
 
 
@@ -15,6 +16,7 @@ def test_speed_times_the_real_step_on_cpu(tiny_dataset: Path) -> None:
     assert result["method"] == "mean_teacher" and result["steps"] == 3
     assert result["median_s_per_it"] > 0 and result["it_per_s"] == 1 / result["median_s_per_it"]
     assert result["peak_rss_gib"] > 0
+    assert result["hardware"] == hardware_name(torch.device("cpu"))
     assert "host_syncs_per_step" not in result  # a CUDA measurement only
 
 

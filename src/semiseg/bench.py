@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from semiseg.config import RunConfig
-from semiseg.engine.runtime import peak_cuda_gib, peak_rss_gib
+from semiseg.engine.runtime import hardware_name, peak_cuda_gib, peak_rss_gib
 from semiseg.engine.trainer import build_trainer
 
 
@@ -44,7 +44,8 @@ def measure_speed(config: RunConfig, steps: int = 20, warmup: int = 5) -> dict[s
         times.append(time.perf_counter() - t)
     median = statistics.median(times)
     out = {"method": config.method.name, "median_s_per_it": median, "it_per_s": 1 / median,
-           "steps": steps, "peak_rss_gib": peak_rss_gib()}
+           "steps": steps, "peak_rss_gib": peak_rss_gib(),
+           "hardware": hardware_name(torch.device("cuda" if cuda else "cpu"))}
     if cuda:
         out["peak_cuda_gib"] = peak_cuda_gib()
         out["host_syncs_per_step"] = count_host_syncs(step, min(steps, 10))

@@ -406,7 +406,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     result["config"] = {"patch_size": config.data.patch_size, "batch_size": config.data.batch_size,
                         "amp": config.train.amp, "device": config.train.device}
     print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                   for k, v in result.items() if k != "config"))
+                   for k, v in result.items() if k not in ("config", "hardware"))
+          + f" on {result['hardware']}")
     if args.json:
         write_json(result, Path(args.json))
 
