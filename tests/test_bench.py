@@ -1,5 +1,6 @@
 """`semiseg bench speed`: the real training step timed, and the CUDA host-sync count."""
 
+import json
 import warnings
 from pathlib import Path
 
@@ -50,3 +51,20 @@ def test_host_sync_mode_is_restored_when_a_step_fails(monkeypatch) -> None:
     with pytest.raises(RuntimeError):
         count_host_syncs(step, 2)
     assert mode["now"] == 0
+
+
+def test_speed_command_prints_one_line_and_writes_json(tiny_dataset: Path, tmp_path: Path,
+                                                       capsys) -> None:
+    from semiseg.cli import main
+
+    sets = [f"data.root={tiny_dataset}", "data.num_labeled=2", "data.patch_size=[32, 32]",
+            "data.batch_size=4", "data.labeled_batch_size=2", "model.channels=[4, 8]",
+            "model.dropout=[0, 0]", "train.device=cpu", "train.num_threads=2"]
+    argv = ["bench", "speed", *(a for s in sets for a in ("--set", s)), "--steps", "2",
+            "--warmup", "1", "--json", str(tmp_path / "speed.json")]
+    assert main(argv) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("method=mean_teacher median_s_per_it=")
+    assert line.endswith(f" on {hardware_name(torch.device('cpu'))}")
+    saved = json.loads((tmp_path / "speed.json").read_text())
+    assert saved["steps"] == 2 and saved["config"]["patch_size"] == [32, 32]
