@@ -1,5 +1,6 @@
 """`semiseg bench run` on a tiny grid: leaderboard files, and the HTML report in Chromium."""
 
+import csv
 import json
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from semiseg.leaderboard import (
     run_grid,
     run_settings,
     table_cells,
+    write_csv,
     write_leaderboard,
 )
 
@@ -202,6 +204,23 @@ def test_wall_time_of_seeds_on_different_hardware_is_not_averaged() -> None:
                           "AMD EPYC, 2 threads / NVIDIA H200"]
     row["hardware"] = [["NVIDIA H200", 4.0]] * 3  # one hardware: the usual mean ± std
     assert table_cells([row])[1][0][-3] == "30.0 ± 25.0"
+
+
+def test_csv_has_the_paired_columns_even_when_the_first_row_lacks_them(tmp_path: Path) -> None:
+    stat = {"mean": 0.5, "std": 0.0, "n": 1}
+
+    def row(method: str, labeled: int) -> dict:
+        return {"method": method, "labeled": labeled, "seeds": [0], "units": "voxel",
+                "dice": stat, "jaccard": stat, "hd95": stat, "asd": stat, "per_class": {},
+                "wall_minutes": stat, "peak_memory_gib": stat, "hardware": [["cpu", 1.0]]}
+
+    # the 2-labeled budget has only its baseline; the 4-labeled method has a comparison
+    rows = [row("supervised", 2), row("supervised", 4), row("mean_teacher", 4)]
+    rows[2]["vs_baseline"] = {"n": 10, "mean_diff": 0.03}
+    write_csv(rows, tmp_path / "board.csv")
+    with (tmp_path / "board.csv").open(newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [r["dice_vs_supervised_mean_diff"] for r in table] == ["", "", "0.03"]
 
 
 def test_hardware_label_of_new_old_and_shared_runs() -> None:

@@ -442,7 +442,10 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
         item["hardware"] = " / ".join(hardware_of(r))
         flat.append(item)
     with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else ["method"])
+        # every row's columns, in order of first appearance: a row without a baseline
+        # (e.g. the baseline itself, or a budget that has none) lacks the paired ones
+        fields = list(dict.fromkeys(key for item in flat for key in item)) or ["method"]
+        writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(flat)
 
