@@ -32,6 +32,16 @@ def test_unfinished_run_without_profile(tiny_supervised_run: Path, tmp_path: Pat
     assert "started from" not in text
 
 
+def test_finished_run_without_weights_says_it_cannot_predict(tiny_supervised_run: Path,
+                                                            tmp_path: Path) -> None:
+    from semiseg.run_records import save_record
+
+    record = save_record(tiny_supervised_run, tmp_path / "record")  # what a grid keeps
+    text = format_run_info(run_info(record))
+    assert "status: finished" in text and "val Dice" in text
+    assert "no checkpoints/best.pt: its scores can be read and compared" in text
+
+
 def test_run_started_from_a_checkpoint_names_it(tiny_supervised_run: Path,
                                                 tmp_path: Path) -> None:
     run = Path(shutil.copytree(tiny_supervised_run, tmp_path / "run"))

@@ -118,9 +118,13 @@ def format_run_info(info: dict[str, Any]) -> str:
                      + (f" (semiseg {version.get('semiseg')}, git {version.get('git')})"
                         if version else ""))
     size = sum(info["ship"].values()) / 2**20
+    missing = info.get("missing_to_predict_without_data", [])
     if info["portable"]:
         lines.append(f"  to predict elsewhere, ship {', '.join(SHIP)} ({size:.1f} MiB)")
+    elif "checkpoints/best.pt" in missing and info["status"] == "finished":
+        # a run record (benchmarks/results/): scores and logs, never weights
+        lines.append("  no checkpoints/best.pt: its scores can be read and compared, but "
+                     "predicting needs the run trained again")
     else:
-        lines.append("  predicting needs its data set too (missing: "
-                     f"{', '.join(info['missing_to_predict_without_data'])})")
+        lines.append(f"  predicting needs its data set too (missing: {', '.join(missing)})")
     return "\n".join(lines)
