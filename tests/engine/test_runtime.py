@@ -64,6 +64,12 @@ def test_mn_trains_in_channels_last_on_cpu(tiny_dataset: Path) -> None:
 
 def test_hardware_name_says_model_threads_and_processes() -> None:
     threads = torch.get_num_threads()
-    assert hardware_name(torch.device("cpu")) == f"{cpu_model()}, {threads} threads"
+    try:
+        torch.set_num_threads(2)
+        assert hardware_name(torch.device("cpu")) == f"{cpu_model()}, 2 threads"
+        torch.set_num_threads(1)
+        assert hardware_name(torch.device("cpu")) == f"{cpu_model()}, 1 thread"
+    finally:
+        torch.set_num_threads(threads)
     assert hardware_name(torch.device("cpu"), processes=4).startswith(f"4x {cpu_model()}")
     assert cpu_model() and "\n" not in cpu_model()

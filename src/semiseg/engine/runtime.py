@@ -110,5 +110,6 @@ def hardware_name(device: torch.device, processes: int = 1) -> str:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
-        name = f"{cpu_model()}, {torch.get_num_threads()} threads"
+        threads = torch.get_num_threads()
+        name = f"{cpu_model()}, {threads} thread{'s' if threads > 1 else ''}"
     return f"{processes}x {name}" if processes > 1 else name
