@@ -39,7 +39,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from semiseg.engine.loop import read_run_config
-from semiseg.leaderboard import read_grid, run_name, run_settings
+from semiseg.grid_status import finished_checkpoint
+from semiseg.leaderboard import grid_runs, read_grid
 from semiseg.run_info import last_logged_row
 from semiseg.run_records import has_record
 
@@ -90,33 +91,17 @@ def grid_jobs(grid_path: Path, overrides: list[str]) -> tuple[list[Job], list[st
         raise SystemExit(f"{grid_path}: grids with folds are not pooled (one run per fold "
                          "shares a bench run call)")
     jobs, notes = [], []
-    for seed in grid.seeds:
-        for labeled in grid.labeled:
-            for method in grid.methods:
-                name = run_name(method, labeled, seed)
-                record = base / grid.records / name
-                if has_record(record):
-                    continue
-                settings = run_settings(grid, method, labeled, seed, None, overrides)
-                starts = [s.split("=", 1)[1] for s in settings
-                          if s.startswith("train.init_from=")]
-                if starts and not finished_checkpoint(Path(starts[-1])):
-                    notes.append(f"{grid_path.name} {name}: waits for {starts[-1]}")
-                    continue
-                jobs.append(Job(str(grid_path), name, method, labeled, seed, str(record),
-                                str(base / grid.out / name)))
+    for run in grid_runs(grid, base, overrides):
+        assert run.record is not None  # the grid keeps records (checked above)
+        if has_record(run.record):
+            continue
+        start = run.init_from()
+        if start is not None and not finished_checkpoint(start):
+            notes.append(f"{grid_path.name} {run.name}: waits for {start}")
+            continue
+        jobs.append(Job(str(grid_path), run.name, run.method, int(run.labeled), run.seed,
+                        str(run.record), str(run.run_dir)))
     return jobs, notes
-
-
-def finished_checkpoint(path: Path) -> bool:
-    """Whether ``path`` exists and, if it is a run's checkpoint, that run has finished.
-
-    A pre-training writes ``checkpoints/last.pt`` long before it ends; a fine-tuning must
-    not start from such a half-trained network.
-    """
-    if not path.is_file():
-        return False
-    return path.parent.name != "checkpoints" or has_record(path.parent.parent)
 
 
 def seconds_to_finish(job: Job) -> float | None:

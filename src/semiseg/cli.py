@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from semiseg.cli_data import add_data_parser, cmd_data
-from semiseg.errors import RunStoppedError, SemisegError
+from semiseg.errors import ConfigError, RunStoppedError, SemisegError
 from semiseg.postprocess import POSTPROCESS_MODES
 
 PRESETS = Path(__file__).parent / "presets"
@@ -158,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", type=_csv(str), help="only these methods (comma list, in order)")
     p.add_argument("--labeled", type=_csv(int), help="only these labeled budgets")
     p.add_argument("--seeds", type=_csv(int), help="only these seeds")
+    p = bench.add_parser("status", help="each run of grids: finished, training, waiting or "
+                         "not started, and the training time left (reads no checkpoint)")
+    p.add_argument("grids", nargs="+", help="grid YAML files")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="the same overrides as the bench run they describe")
+    p.add_argument("--step-time", dest="step_times", action="append", default=[],
+                   metavar="METHOD=SECONDS", help="seconds per step of a method none of "
+                   "whose runs has finished yet (e.g. from bench speed)")
     p = bench.add_parser("report", help="collect finished runs into the leaderboard")
     p.add_argument("out", help="the grid's output folder")
     p = bench.add_parser("keep", help="copy finished runs' records (results, configs, logs, "
@@ -379,9 +387,22 @@ def dotted_items(tree: dict, prefix: str = "") -> list[tuple[str, object]]:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    """``bench speed|run|report|keep``."""
+    """``bench speed|run|status|report|keep``."""
     from semiseg import leaderboard
 
+    if args.bench_command == "status":
+        from semiseg.grid_status import format_grid_status, grid_status
+
+        step_times = {}
+        for item in args.step_times:
+            method, _, seconds = item.partition("=")
+            try:
+                step_times[method] = float(seconds)
+            except ValueError:
+                raise ConfigError(f"--step-time {item!r}: expected METHOD=SECONDS") from None
+        print("\n\n".join(format_grid_status(g, grid_status(g, args.overrides, step_times))
+                           for g in args.grids))
+        return
     if args.bench_command == "keep":
         from semiseg.run_records import save_record
 

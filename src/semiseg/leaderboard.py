@@ -105,19 +105,53 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
             raise ConfigError(f"{grid_path}: {key} {outside} are not in the grid's "
                               f"{getattr(grid, key)}")
         setattr(grid, key, list(values))
+    configs = [base / c for c in grid.configs]
+    for run in grid_runs(grid, base, overrides):
+        _train_or_resume(run.run_dir, configs, run.settings, run.record)
+    return base / grid.out
+
+
+@dataclass
+class GridRun:
+    """One run of a grid: what it is, where it lives, how it is configured."""
+
+    name: str
+    method: str
+    labeled: float
+    seed: int
+    fold: int | None
+    run_dir: Path
+    record: Path | None  # where its record is kept (None: the grid keeps none)
+    settings: list[str]  # key=value overrides on top of the grid's configs
+
+    def init_from(self) -> Path | None:
+        """The checkpoint the run starts from (``train.init_from``), if it names one."""
+        starts = [s.split("=", 1)[1] for s in self.settings
+                  if s.startswith("train.init_from=")]
+        return Path(starts[-1]) if starts and starts[-1] else None
+
+
+def grid_runs(grid: Grid, base: Path, overrides: list[str] | None = None) -> list[GridRun]:
+    """Every run of ``grid`` in the order it trains: seeds, budgets, methods, folds.
+
+    Args:
+        grid: The grid.
+        base: The folder its relative paths start from (:func:`read_grid`).
+        overrides: ``key=value`` settings for every run.
+    """
     out = base / grid.out
     records = base / grid.records if grid.records else None
-    configs = [base / c for c in grid.configs]
-    folds = range(grid.folds) if grid.folds else [None]
+    runs = []
     for seed in grid.seeds:
         for labeled in grid.labeled:
             for method in grid.methods:
-                for fold in folds:
+                for fold in (range(grid.folds) if grid.folds else [None]):
                     name = run_name(method, labeled, seed, fold)
-                    _train_or_resume(out / name, configs,
-                                     run_settings(grid, method, labeled, seed, fold, overrides),
-                                     records / name if records else None)
-    return out
+                    runs.append(GridRun(
+                        name, method, labeled, seed, fold, out / name,
+                        records / name if records else None,
+                        run_settings(grid, method, labeled, seed, fold, overrides)))
+    return runs
 
 
 def run_name(method: str, labeled: float, seed: int, fold: int | None = None) -> str:

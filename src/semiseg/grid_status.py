@@ -1,0 +1,162 @@
+"""Where a benchmark grid stands (``semiseg bench status``): each run's state and time left.
+
+A grid of methods x budgets x seeds can take days on a CPU; this reads only small files
+(``result.json``, ``train.csv``, configs, records), never a checkpoint, so it is instant
+and safe to run beside the training. Time left is steps left times the run's own median
+step (from its ``train.csv``), or for a run not started, the median step of the finished
+runs of the same method in the grid (none: unknown); validations and the final
+evaluation are not counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from semiseg.config import load_config
+from semiseg.leaderboard import GridRun, grid_runs, read_grid
+from semiseg.run_records import has_record
+
+# a train.csv written to this recently belongs to a run that is (probably) training now
+ACTIVE_SECONDS = 600
+
+
+@dataclass
+class RunStatus:
+    """One grid run's state.
+
+    ``state`` is one of "finished", "recorded" (its record is kept; the next ``bench
+    run`` restores it without training), "training", "interrupted" (resumes from its last
+    checkpoint), "waiting" (for the checkpoint it starts from), "not started".
+    """
+
+    name: str
+    method: str
+    state: str
+    step: int
+    total: int
+    seconds_per_step: float | None
+    note: str = ""
+
+    @property
+    def done(self) -> bool:
+        """Finished or restorable from its record."""
+        return self.state in ("finished", "recorded")
+
+    def minutes_left(self) -> float | None:
+        """Minutes of training steps left (0 when done, None when no step time is known)."""
+        if self.done:
+            return 0.0
+        if self.seconds_per_step is None:
+            return None
+        return (self.total - self.step) * self.seconds_per_step / 60
+
+
+def finished_checkpoint(path: Path) -> bool:
+    """Whether ``path`` exists and, if it is a run's checkpoint, that run has finished.
+
+    A pre-training writes ``checkpoints/last.pt`` long before it ends; a fine-tuning must
+    not start from such a half-trained network.
+    """
+    if not path.is_file():
+        return False
+    return path.parent.name != "checkpoints" or has_record(path.parent.parent)
+
+
+def logged_steps(run_dir: Path) -> tuple[int, float | None]:
+    """Last logged step of a run and its median seconds per step (None: nothing logged)."""
+    path = run_dir / "train.csv"
+    if not path.is_file():
+        return 0, None
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("step")]
+    speeds = [float(r["it_per_s"]) for r in rows if r.get("it_per_s")]
+    step = int(float(rows[-1]["step"])) if rows else 0
+    return step, (1 / statistics.median(speeds) if speeds and min(speeds) > 0 else None)
+
+
+def _result(run: GridRun) -> dict | None:
+    """The finished run's result.json (its folder's, else its record's)."""
+    for folder in (run.run_dir, run.record):
+        if folder is not None and (folder / "result.json").is_file():
+            return json.loads((folder / "result.json").read_text())
+    return None
+
+
+def run_status(run: GridRun, configs: list[Path], now: float) -> RunStatus:
+    """The state of one run, from its folder and record."""
+    result = _result(run)
+    if result is not None:
+        state = "finished" if (run.run_dir / "result.json").is_file() else "recorded"
+        total = int(result["iterations"])
+        return RunStatus(run.name, run.method, state, total, total,
+                         result.get("median_seconds_per_iteration"))
+    total = load_config(configs, run.settings).train.iterations
+    step, seconds = logged_steps(run.run_dir)
+    log = run.run_dir / "train.csv"
+    if log.is_file():
+        active = now - log.stat().st_mtime < ACTIVE_SECONDS
+        return RunStatus(run.name, run.method, "training" if active else "interrupted",
+                         step, total, seconds)
+    start = run.init_from()
+    if start is not None and not finished_checkpoint(start):
+        return RunStatus(run.name, run.method, "waiting", 0, total, None,
+                         note=f"for {start}")
+    return RunStatus(run.name, run.method, "not started", 0, total, None)
+
+
+def grid_status(grid_path: str | Path, overrides: list[str] | None = None,
+                step_times: dict[str, float] | None = None) -> list[RunStatus]:
+    """Every run of the grid with its state.
+
+    A run with no step time of its own takes the median of its method's finished runs in
+    the grid, else ``step_times[method]`` (seconds, e.g. from ``semiseg bench speed``).
+    """
+    grid, base = read_grid(grid_path)
+    configs = [base / c for c in grid.configs]
+    now = time.time()
+    rows = [run_status(run, configs, now) for run in grid_runs(grid, base, overrides)]
+    timed: dict[str, list[float]] = {}
+    for row in rows:
+        if row.done and row.seconds_per_step:
+            timed.setdefault(row.method, []).append(row.seconds_per_step)
+    for row in rows:
+        if row.seconds_per_step is None and row.method in timed:
+            row.seconds_per_step = statistics.median(timed[row.method])
+        elif row.seconds_per_step is None:
+            row.seconds_per_step = (step_times or {}).get(row.method)
+    return rows
+
+
+def format_grid_status(grid_path: str | Path, rows: list[RunStatus]) -> str:
+    """A line per run (state, minutes of steps left) and a one-line total."""
+    lines = [f"{grid_path}:"]
+    width = max((len(r.name) for r in rows), default=10)
+    for r in rows:
+        state = {"training": f"training, step {r.step} of {r.total}",
+                 "interrupted": f"interrupted at step {r.step} of {r.total}"}.get(r.state,
+                                                                                  r.state)
+        left = r.minutes_left()
+        minutes = ("" if r.done else "      ? min" if left is None
+                   else f"{left:7.0f} min")
+        line = f"  {r.name:<{width}}  {state:<32}{minutes}" + (f"  {r.note}" if r.note else "")
+        lines.append(line.rstrip())
+    done = sum(r.done for r in rows)
+    todo = [r for r in rows if not r.done]
+    known = [m for m in (r.minutes_left() for r in todo) if m is not None]
+    unknown = len(todo) - len(known)
+    total = (f"{len(rows)} runs: {done} done, {len(todo)} to go"
+             + (f"; about {_duration(sum(known))} of training steps left at the measured "
+                "step times" if known else "")
+             + (f" ({unknown} of them with no step time: not counted; see --step-time)"
+                if unknown else ""))
+    return "\n".join([*lines, total])
+
+
+def _duration(minutes: float) -> str:
+    """``"40 min"`` below two hours, else ``"3.5 h"``."""
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"

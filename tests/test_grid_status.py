@@ -1,0 +1,85 @@
+"""`semiseg bench status`: each grid run's state and the training time left, from small files."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from semiseg.cli import main
+from semiseg.grid_status import format_grid_status, grid_status
+
+
+def _grid(tmp_path: Path, **extra) -> Path:
+    grid = {"set": ["train.iterations=1000"], "methods": ["supervised", "mean_teacher"],
+            "labeled": [1], "seeds": [0, 1], "out": "out", "records": "rec", **extra}
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump(grid))
+    return path
+
+
+def _finished(folder: Path, seconds_per_step: float) -> None:
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(json.dumps(
+        {"iterations": 1000, "median_seconds_per_iteration": seconds_per_step}))
+
+
+def _log(run: Path, rows: list[tuple[int, float]], age_seconds: float) -> None:
+    run.mkdir(parents=True)
+    log = run / "train.csv"
+    log.write_text("step,loss,it_per_s\n" + "".join(f"{s},0.5,{v}\n" for s, v in rows))
+    os.utime(log, (log.stat().st_atime, log.stat().st_mtime - age_seconds))
+
+
+def test_states_and_minutes_left(tmp_path: Path) -> None:
+    path = _grid(tmp_path)
+    _finished(tmp_path / "out" / "supervised-l1-s0", 0.6)
+    _finished(tmp_path / "rec" / "supervised-l1-s1", 0.3)  # a record only: restorable
+    # 2 and 4 steps/s logged: median 3 steps/s; the log is an hour old
+    _log(tmp_path / "out" / "mean_teacher-l1-s0", [(200, 2.0), (400, 4.0), (600, 3.0)], 3600)
+    rows = {r.name: r for r in grid_status(path)}
+    assert [(n, r.state) for n, r in rows.items()] == [
+        ("supervised-l1-s0", "finished"), ("mean_teacher-l1-s0", "interrupted"),
+        ("supervised-l1-s1", "recorded"), ("mean_teacher-l1-s1", "not started")]
+    assert rows["mean_teacher-l1-s0"].step == 600
+    assert rows["mean_teacher-l1-s0"].minutes_left() == pytest.approx(400 / 3 / 60)
+    # no mean_teacher run has finished: its unstarted run's time is unknown
+    assert rows["mean_teacher-l1-s1"].minutes_left() is None
+    text = format_grid_status(path, list(rows.values()))
+    assert "interrupted at step 600 of 1000" in text
+    assert text.endswith("4 runs: 2 done, 2 to go; about 2 min of training steps left at the "
+                         "measured step times (1 of them with no step time: not counted; "
+                         "see --step-time)")
+    # given a step time, and timed by the method's finished runs (median 0.3, 0.6 = 0.45)
+    rows = {r.name: r for r in grid_status(path, step_times={"mean_teacher": 1.2})}
+    assert rows["mean_teacher-l1-s1"].minutes_left() == pytest.approx(1000 * 1.2 / 60)
+    assert rows["supervised-l1-s0"].minutes_left() == 0.0
+
+
+def test_a_fresh_log_is_training_and_a_missing_start_is_waited_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # init_from is relative to where bench run is started
+    path = _grid(tmp_path, set=["train.iterations=1000",
+                                "train.init_from=pre-s{seed}/checkpoints/last.pt"])
+    _log(tmp_path / "out" / "supervised-l1-s0", [(500, 2.0)], 0)
+    half = tmp_path / "pre-s1" / "checkpoints"  # a pre-training still under way
+    half.mkdir(parents=True)
+    (half / "last.pt").write_bytes(b"")
+    rows = {r.name: r for r in grid_status(path)}
+    assert rows["supervised-l1-s0"].state == "training"
+    assert rows["supervised-l1-s0"].minutes_left() == pytest.approx(500 * 0.5 / 60)
+    assert rows["supervised-l1-s1"].state == "waiting"
+    assert rows["supervised-l1-s1"].note == "for pre-s1/checkpoints/last.pt"
+    (tmp_path / "pre-s1" / "result.json").write_text("{}")  # the pre-training finished
+    assert {r.name: r.state for r in grid_status(path)}["supervised-l1-s1"] == "not started"
+
+
+def test_status_command(tmp_path: Path, capsys) -> None:
+    path = _grid(tmp_path)
+    assert main(["bench", "status", str(path), "--step-time", "supervised=0.6",
+                 "--step-time", "mean_teacher=0.6"]) == 0
+    out = capsys.readouterr().out
+    assert "4 runs: 0 done, 4 to go; about 40 min" in out and "     10 min" in out
+    assert main(["bench", "status", str(path), "--step-time", "supervised"]) == 2
+    assert "expected METHOD=SECONDS" in capsys.readouterr().err
