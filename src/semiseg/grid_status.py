@@ -10,7 +10,6 @@ evaluation are not counted.
 
 from __future__ import annotations
 
-import csv
 import json
 import statistics
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from semiseg.config import load_config
 from semiseg.leaderboard import GridRun, grid_runs, read_grid
+from semiseg.run_info import logged_rows
 from semiseg.run_records import has_record
 
 # a train.csv written to this recently belongs to a run that is (probably) training now
@@ -69,11 +69,7 @@ def finished_checkpoint(path: Path) -> bool:
 
 def logged_steps(run_dir: Path) -> tuple[int, float | None]:
     """Last logged step of a run and its median seconds per step (None: nothing logged)."""
-    path = run_dir / "train.csv"
-    if not path.is_file():
-        return 0, None
-    with path.open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("step")]
+    rows = [r for r in logged_rows(run_dir) if r.get("step")]
     speeds = [float(r["it_per_s"]) for r in rows if r.get("it_per_s")]
     step = int(float(rows[-1]["step"])) if rows else 0
     return step, (1 / statistics.median(speeds) if speeds and min(speeds) > 0 else None)

@@ -21,16 +21,18 @@ from semiseg.errors import SemisegError
 SHIP = ("config.yaml", PROFILE_FILE, "checkpoints/best.pt")
 
 
-def last_logged_row(run_dir: str | Path) -> dict[str, str] | None:
-    """The last row of a run's ``train.csv`` (``step``, losses, ``lr``, ``it_per_s``).
-
-    None before the first logging step (no file, or a header only).
-    """
+def logged_rows(run_dir: str | Path) -> list[dict[str, str]]:
+    """The rows of a run's ``train.csv`` (``step``, losses, ``lr``, ``it_per_s``); [] before any."""
     path = Path(run_dir) / "train.csv"
     if not path.is_file():
-        return None
+        return []
     with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f))
+
+
+def last_logged_row(run_dir: str | Path) -> dict[str, str] | None:
+    """The last row of a run's ``train.csv``; None before the first logging step."""
+    rows = logged_rows(run_dir)
     return rows[-1] if rows else None
 
 
