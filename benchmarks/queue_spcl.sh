@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Issue 7: meta-label pre-training and the runs that start from it, 1, 2 and 4 labeled
 # patients, 2 seeds, beside supervised from scratch. Each seed pre-trains its own
-# network, so that the spread over seeds includes the pre-training's. 4 and 2 labeled
-# for seed 0, then for seed 1, then 1 labeled for both: the 1-labeled rows (and 2-labeled
-# seed 0's first three) were measured before run records existed, so their re-runs,
-# which only add the records, come after the runs never measured.
+# network, so that the spread over seeds includes the pre-training's. PHASE (default:
+# both) is `new` for 4 and 2 labeled (seed 0, then seed 1) or `rerun` for 1 labeled:
+# the 1-labeled rows were measured before run records existed (their numbers are in
+# BENCHMARKS.md), so their re-runs only add the records, and run_queues.sh puts them
+# after every run of the open issues that was never measured.
 # Every finished run keeps its record (no weights) in benchmarks/results/acdc-spcl,
 # which is committed: on a new machine recorded runs are restored, not trained again,
 # and a seed's pre-training only runs again while one of its runs is unrecorded.
 # Interrupted runs resume. Table: python benchmarks/pretraining_table.py benchmarks/results/acdc-spcl
-#   nohup benchmarks/queue_spcl.sh > bench_out/queue-spcl.log 2>&1 &
+#   nohup benchmarks/queue_spcl.sh [new|rerun] > bench_out/queue-spcl.log 2>&1 &
 source "$(dirname "$0")/queue_common.sh"
+phase=$(queue_phase "${1:-}")
 records=benchmarks/results/acdc-spcl
 pretrain() {  # pretrain SEED: the meta-label pre-training that seed's runs start from
   local dir=bench_out/acdc-spcl/pretrain-s$1 labeled method
@@ -40,8 +42,12 @@ fine_tune() {  # fine_tune SEED LABELED...: scratch and pre-trained runs of that
     run acdc-spcl-pretrained.yaml supervised,spcl,mean_teacher "$labeled" "$seed"
   done
 }
-fine_tune 0 4 2
-fine_tune 1 4 2
-fine_tune 0 1
-fine_tune 1 1
+if [ "$phase" != rerun ]; then
+  fine_tune 0 4 2
+  fine_tune 1 4 2
+fi
+if [ "$phase" != new ]; then
+  fine_tune 0 1
+  fine_tune 1 1
+fi
 python benchmarks/pretraining_table.py "$records"

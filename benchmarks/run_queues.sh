@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every benchmark queue in priority order, from a frozen snapshot of the code at HEAD
 # (a git worktree under bench_out/snapshots/, put first on PYTHONPATH), so that edits
-# made while they run cannot change runs in flight. Open issues only, cheapest table
-# first: 7 (~8 h of steps), then 4 (~20 h) and 6 (~30 h); the finished tables' queues
+# made while they run cannot change runs in flight. Open issues only: first the runs
+# never measured, cheapest table first (7, then 4, then 6), then the re-runs of runs
+# measured before records existed, which only add their records; the finished tables' queues
 # (queue_hc18_la.sh, queue_qc_spcl.sh: issues 8, 9, 10) stay for reproduction. Finished
 # runs are skipped (or restored from their committed records, benchmarks/results/),
 # interrupted ones resume; start it again in every session:
@@ -13,7 +14,9 @@ sha=$(git rev-parse --short HEAD)
 snap=bench_out/snapshots/$sha
 [ -d "$snap" ] || git worktree add --detach "$snap" HEAD > /dev/null
 export PYTHONPATH="$PWD/$snap/src"
-for queue in queue_spcl acdc_dev_queue acdc_dev_new_queue; do
+for queue in "queue_spcl new" "acdc_dev_queue new" acdc_dev_new_queue \
+             "queue_spcl rerun" "acdc_dev_queue rerun"; do
   echo "=== $queue $(date -Is), code $sha"
-  "benchmarks/$queue.sh"
+  read -r script phase <<< "$queue"
+  "benchmarks/$script.sh" ${phase:+"$phase"}
 done
