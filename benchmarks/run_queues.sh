@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every benchmark queue in priority order, from a frozen snapshot of the code at HEAD
 # (a git worktree under bench_out/snapshots/, put first on PYTHONPATH), so that edits
-# made while they run cannot change runs in flight. Open issues only: first the runs
-# never measured, cheapest table first (7, then 4, then 6), then the re-runs of runs
-# measured before records existed, which only add their records; the finished tables' queues
+# made while they run cannot change runs in flight. First the runs never measured,
+# cheapest table first (7, then 4, then 6), then the re-runs of runs measured before
+# records existed (issues 7 and 4), which only add their records; the other tables' queues
 # (queue_hc18_la.sh, queue_qc_spcl.sh: issues 8, 9, 10) stay for reproduction. Finished
 # runs are skipped (or restored from their committed records, benchmarks/results/),
 # interrupted ones resume; start it again in every session:
