@@ -146,6 +146,32 @@ def test_leaderboard_rows(grid_out: Path) -> None:
     assert f"| {cpu_model()}, 2 threads |" in (grid_out / "leaderboard.md").read_text()
 
 
+def test_val_curves_one_panel_per_budget_colour_per_method_style_per_seed(
+        grid_out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from semiseg.leaderboard_plots import val_curves_figure
+
+    fig = val_curves_figure(collect(grid_out))
+    try:
+        axes = fig.axes
+        assert [ax.get_title() for ax in axes] == ["1 labeled", "2 labeled"]
+        for ax in axes:
+            lines = ax.get_lines()
+            assert len(lines) == 4  # 2 methods x 2 seeds
+            assert sorted(line.get_linestyle() for line in lines) == ["-", "-", "--", "--"]
+            assert len({line.get_color() for line in lines}) == 2
+        legend = axes[-1].get_legend()  # one legend, beside the last panel
+        colour = {text.get_text(): handle.get_color() for text, handle in zip(
+            legend.get_texts(), legend.legend_handles, strict=True)}
+        assert set(colour) == {"supervised", "mean_teacher", "seed 0", "seed 1"}
+        for ax in axes:  # each method has its legend colour in every panel
+            assert {line.get_color() for line in ax.get_lines()} == {
+                colour["supervised"], colour["mean_teacher"]}
+    finally:
+        plt.close(fig)
+
+
 def test_report_renders_in_headless_chromium(grid_out: Path, tmp_path: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:

@@ -38,28 +38,66 @@ def plot_dice_vs_budget(rows: list[dict[str, Any]], path: Path) -> Path:
 
 
 def plot_val_curves(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Validation Dice against training step for every run."""
+    """Validation Dice against training step for every run (:func:`val_curves_figure`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for r in rows:
-        for run in r["runs"]:
-            with (Path(run) / "val.csv").open() as f:
-                data = list(csv.DictReader(f))
-            steps = [int(float(d["step"])) for d in data]
-            dice = [100 * float(d["dice_mean"]) for d in data]
-            ax.plot(steps, dice, lw=1, label=Path(run).name)
-    ax.set_xlabel("step")
-    ax.set_ylabel("val Dice %")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
+    fig = val_curves_figure(rows)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def val_curves_figure(rows: list[dict[str, Any]]) -> Any:
+    """Validation Dice against training step for every run, one panel per labeled budget.
+
+    A method keeps its colour in every panel and a seed its line style, so that a grid of
+    a dozen methods x 2 seeds stays readable (one legend entry per method, one per seed).
+
+    Returns:
+        The matplotlib figure (one axis per budget, in the rows' order).
+    """
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    budgets = list(dict.fromkeys(protocol(r) for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    palette = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20")
+    colour = {m: palette(i % palette.N) for i, m in enumerate(methods)}
+    styles = ["-", "--", ":", "-."]
+    seeds: set[int] = set()
+    fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets) + 1.5, 4),
+                             squeeze=False, sharey=True)
+    for ax, budget in zip(axes[0], budgets, strict=True):
+        labeled, unit, folds = budget
+        for r in (r for r in rows if protocol(r) == budget):
+            for run in map(Path, r["runs"]):
+                with (run / "val.csv").open() as f:
+                    data = list(csv.DictReader(f))
+                seed = int(json.loads((run / "result.json").read_text()).get("seed", 0))
+                seeds.add(seed)
+                ax.plot([int(float(d["step"])) for d in data],
+                        [100 * float(d["dice_mean"]) for d in data], lw=1.1,
+                        color=colour[r["method"]], ls=styles[seed % len(styles)])
+        ax.set_title(f"{labeled}{'%' if unit == '%' else ' labeled'}"
+                     + (f", {folds}-fold CV" if folds else ""), fontsize=9)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("val Dice % (mean over classes)")
+    handles = [Line2D([], [], color=colour[m], lw=2, label=m) for m in methods]
+    handles += [Line2D([], [], color="black", lw=1.1, ls=styles[s % len(styles)],
+                       label=f"seed {s}") for s in sorted(seeds)]
+    axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1),
+                       fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 def plot_paired(rows: list[dict[str, Any]], path: Path) -> Path | None:
