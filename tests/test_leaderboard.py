@@ -146,6 +146,15 @@ def test_leaderboard_rows(grid_out: Path) -> None:
     assert f"| {cpu_model()}, 2 threads |" in (grid_out / "leaderboard.md").read_text()
 
 
+def test_method_colours_distinct_for_a_dozen_methods() -> None:
+    from semiseg.leaderboard_plots import method_colours
+
+    rows = [{"method": f"m{i}"} for i in range(12)] + [{"method": "m0"}]
+    colours = method_colours(rows)
+    assert list(colours) == [f"m{i}" for i in range(12)]  # rows' order, each method once
+    assert len(set(colours.values())) == 12  # the default 10-colour cycle would repeat
+
+
 def test_val_curves_one_panel_per_budget_colour_per_method_style_per_seed(
         grid_out: Path) -> None:
     import matplotlib.pyplot as plt

@@ -11,6 +11,18 @@ import numpy as np
 from semiseg.leaderboard import BASELINE, protocol
 
 
+def method_colours(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One colour per method, in the rows' order, the same in every plot of a report.
+
+    tab10 up to 10 methods, tab20 beyond (the default cycle repeats after 10).
+    """
+    import matplotlib.pyplot as plt
+
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    palette = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20")
+    return {m: palette(i % palette.N) for i, m in enumerate(methods)}
+
+
 def plot_dice_vs_budget(rows: list[dict[str, Any]], path: Path) -> Path:
     """Mean val Dice (± std over seeds) against the labeled budget, one line per method."""
     import matplotlib
@@ -18,13 +30,14 @@ def plot_dice_vs_budget(rows: list[dict[str, Any]], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    colour = method_colours(rows)
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for method in dict.fromkeys(r["method"] for r in rows):
+    for method in colour:
         mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["labeled"])
         x = [r["labeled"] for r in mine]
         y = np.array([100 * r["dice"]["mean"] for r in mine])
         e = np.array([100 * r["dice"]["std"] for r in mine])
-        ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=method)
+        ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=method, color=colour[method])
     ax.set_xticks(sorted({r["labeled"] for r in rows}))
     percent = any(r.get("budget_unit") == "%" for r in rows)
     ax.set_xlabel("labeled share of train (%)" if percent else "labeled patients")
@@ -68,9 +81,7 @@ def val_curves_figure(rows: list[dict[str, Any]]) -> Any:
     from matplotlib.lines import Line2D
 
     budgets = list(dict.fromkeys(protocol(r) for r in rows))
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    palette = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20")
-    colour = {m: palette(i % palette.N) for i, m in enumerate(methods)}
+    colour = method_colours(rows)
     styles = ["-", "--", ":", "-."]
     seeds: set[int] = set()
     fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets) + 1.5, 4),
@@ -91,7 +102,7 @@ def val_curves_figure(rows: list[dict[str, Any]]) -> Any:
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("val Dice % (mean over classes)")
-    handles = [Line2D([], [], color=colour[m], lw=2, label=m) for m in methods]
+    handles = [Line2D([], [], color=c, lw=2, label=m) for m, c in colour.items()]
     handles += [Line2D([], [], color="black", lw=1.1, ls=styles[s % len(styles)],
                        label=f"seed {s}") for s in sorted(seeds)]
     axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1),
@@ -114,6 +125,7 @@ def plot_paired(rows: list[dict[str, Any]], path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    colour = method_colours(rows)
     fig, axes = plt.subplots(1, len(budgets), figsize=(4.2 * len(budgets), 4.2), squeeze=False)
     for ax, budget in zip(axes[0], budgets, strict=True):
         labeled, unit, folds = budget
@@ -124,6 +136,7 @@ def plot_paired(rows: list[dict[str, Any]], path: Path) -> Path | None:
                 common = sorted(set(base) & set(r["patient_dice"]))
                 ax.scatter([100 * base[p] for p in common],
                            [100 * r["patient_dice"][p] for p in common], s=14, alpha=0.7,
+                           color=colour[r["method"]],
                            label=f"{r['method']} ({r['vs_baseline']['wins']}/"
                                  f"{r['vs_baseline']['losses']})")
         ax.axline((0, 0), slope=1, color="grey", lw=0.8)
