@@ -23,6 +23,16 @@ def method_colours(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {m: palette(i % palette.N) for i, m in enumerate(methods)}
 
 
+def budget_title(budget: tuple[Any, ...]) -> str:
+    """A panel's title for a :func:`~semiseg.leaderboard.protocol`.
+
+    E.g. "3 labeled", or "10%, 5-fold CV" for a percentage budget cross-validated.
+    """
+    labeled, unit, folds = budget
+    return (f"{labeled}{'%' if unit == '%' else ' labeled'}"
+            + (f", {folds}-fold CV" if folds else ""))
+
+
 def plot_dice_vs_budget(rows: list[dict[str, Any]], path: Path) -> Path:
     """Mean val Dice (± std over seeds) against the labeled budget, one line per method."""
     import matplotlib
@@ -87,7 +97,6 @@ def val_curves_figure(rows: list[dict[str, Any]]) -> Any:
     fig, axes = plt.subplots(1, len(budgets), figsize=(5 * len(budgets) + 1.5, 4),
                              squeeze=False, sharey=True)
     for ax, budget in zip(axes[0], budgets, strict=True):
-        labeled, unit, folds = budget
         for r in (r for r in rows if protocol(r) == budget):
             for run in map(Path, r["runs"]):
                 with (run / "val.csv").open() as f:
@@ -97,8 +106,7 @@ def val_curves_figure(rows: list[dict[str, Any]]) -> Any:
                 ax.plot([int(float(d["step"])) for d in data],
                         [100 * float(d["dice_mean"]) for d in data], lw=1.1,
                         color=colour[r["method"]], ls=styles[seed % len(styles)])
-        ax.set_title(f"{labeled}{'%' if unit == '%' else ' labeled'}"
-                     + (f", {folds}-fold CV" if folds else ""), fontsize=9)
+        ax.set_title(budget_title(budget), fontsize=9)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("val Dice % (mean over classes)")
@@ -128,7 +136,6 @@ def plot_paired(rows: list[dict[str, Any]], path: Path) -> Path | None:
     colour = method_colours(rows)
     fig, axes = plt.subplots(1, len(budgets), figsize=(4.2 * len(budgets), 4.2), squeeze=False)
     for ax, budget in zip(axes[0], budgets, strict=True):
-        labeled, unit, folds = budget
         base = next(r for r in rows if r["method"] == BASELINE
                     and protocol(r) == budget)["patient_dice"]
         for r in rows:
@@ -143,8 +150,7 @@ def plot_paired(rows: list[dict[str, Any]], path: Path) -> Path | None:
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
         ax.set_aspect("equal")
-        ax.set_title(f"{labeled}{'%' if unit == '%' else ' labeled'}"
-                     + (f", {folds}-fold CV" if folds else ""), fontsize=9)
+        ax.set_title(budget_title(budget), fontsize=9)
         ax.set_xlabel(f"{BASELINE} Dice % per val patient")
         ax.set_ylabel("method Dice %")
         ax.grid(alpha=0.3)
