@@ -29,12 +29,14 @@ def main() -> None:
     args = parser.parse_args()
     print("| checkpoint | step | network | val Dice % | per class % |")
     print("|---|---|---|---|---|")
+    cases = None  # the run's val cases, the same for every checkpoint: read once
     for name in args.checkpoints:
         config, method, dataset = load_trained(args.run, name)
         step = load_checkpoint(args.run / "checkpoints" / f"{name}.pt").get("step")
         device = next(method.parameters()).device
         amp = resolve_amp(config.train.amp, device)
-        cases = [dataset.load_case(c) for c in load_split(args.run / "split.json").val]
+        if cases is None:
+            cases = [dataset.load_case(c) for c in load_split(args.run / "split.json").val]
         for k, net in enumerate(getattr(method, "nets", [method.predictor()])):
             dice = validation_dice(net.eval(), cases, dataset.num_classes, config, device, amp)
             per_class = ", ".join(f"{100 * d:.1f}" for d in dice.mean(0))
