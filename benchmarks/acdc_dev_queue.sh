@@ -4,11 +4,11 @@
 # default-initialised first network to separate the causes of its low Dice, then 7
 # labeled, then that check's second seed), then the runs measured before run records
 # existed (their numbers are in BENCHMARKS.md, their folders were lost with a machine),
-# re-run only so that every row of the table has a record and per-patient comparisons. PHASE (default: both) is `new` for the first or
-# `rerun` for the second; run_queues.sh runs every open issue's new runs before any
-# re-run. Every run is resumable, skipped when done and restored from
-# benchmarks/results/acdc-dev when recorded, so this script can be restarted at any
-# time (e.g. in a new session):
+# re-run only so that every row of the table has a record and per-patient comparisons.
+# PHASE (default: both) is `new` for the first or `rerun` for the second; run_queues.sh
+# runs every open issue's new runs before any re-run. Every run is resumable, skipped when
+# done and restored from benchmarks/results/acdc-dev when recorded, so this script can be
+# restarted at any time (e.g. in a new session):
 #   nohup benchmarks/acdc_dev_queue.sh [new|rerun] > bench_out/acdc-dev-queue.log 2>&1 &
 source "$(dirname "$0")/queue_common.sh"
 phase=$(queue_phase "${1:-}")
