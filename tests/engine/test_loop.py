@@ -33,6 +33,18 @@ def test_run_folder_has_everything(finished_run: Path) -> None:
     assert [r.split(",")[0] for r in val_rows[1:]] == ["3", "6"]
 
 
+def test_train_log_tracks_peak_memory(finished_run: Path) -> None:
+    # the running peak is logged at every log step, so a run's peak can be dated; it never
+    # falls and the final evaluation can only raise it further
+    import csv
+
+    with (finished_run / "train.csv").open() as f:
+        peaks = [float(r["peak_memory_gib"]) for r in csv.DictReader(f)]
+    result = json.loads((finished_run / "result.json").read_text())
+    assert peaks and peaks[0] > 0 and peaks == sorted(peaks)
+    assert peaks[-1] <= result["peak_memory_gib"]
+
+
 def test_cardiac_runs_report_clinical_readouts(finished_run: Path, tiny_dataset: Path) -> None:
     # the phantom is cardiac (LV/RV/Myo, frame01 = ED, frame02 = ES): every run reports the
     # EF error of its val patients, computed from its own predictions and the truth

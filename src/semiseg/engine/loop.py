@@ -5,7 +5,7 @@ logs; a method only turns a :class:`SemiBatch` into a loss. Run folder layout::
 
     run_dir/config.yaml       resolved config (+ version, git hash)
     run_dir/split.json        the split used
-    run_dir/train.csv         loss terms, lr, it/s every ``log_every`` steps
+    run_dir/train.csv         loss terms, lr, it/s, peak memory every ``log_every`` steps
     run_dir/val.csv           val Dice per class every ``val_every`` steps
     run_dir/tensorboard/      the same scalars for TensorBoard
     run_dir/checkpoints/      last.pt (resumable), best.pt (best val Dice)
@@ -39,7 +39,7 @@ from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.data import RunData
 from semiseg.engine.distributed import DistInfo, all_reduce_mean, all_reduce_sum, shutdown
 from semiseg.engine.logging import RunLogger
-from semiseg.engine.runtime import hardware_name, peak_cuda_gib, peak_rss_gib
+from semiseg.engine.runtime import hardware_name, peak_memory_gib
 from semiseg.engine.stop import StopRequest
 from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
 from semiseg.errors import RunStoppedError, SemisegError
@@ -221,7 +221,9 @@ class _Session:
                 self.step_times.append(elapsed / n_logged)
                 scalars = all_reduce_mean({k: float(v) / n_logged for k, v in sums.items()}, info,
                                           trainer.device)
-                scalars.update(lr=lr, it_per_s=n_logged / elapsed)
+                # this process's peak so far: shows when a run's peak memory was reached
+                scalars.update(lr=lr, it_per_s=n_logged / elapsed,
+                               peak_memory_gib=peak_memory_gib(trainer.device))
                 self.logger.train(done, scalars)
                 sums, n_logged, t_log = {}, 0, time.perf_counter()
             stop_now = flags["stop"] > 0  # seen by some rank: all save last.pt and stop
@@ -327,8 +329,7 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
         "val": summary["mean"], "val_per_class": summary["per_class"],
         "distance_units": rows[0]["units"] if rows else "voxel",
         "wall_seconds": wall, "median_seconds_per_iteration": median_step,
-        "peak_memory_gib": (peak_cuda_gib(device) if device.type == "cuda"
-                            else peak_rss_gib()),
+        "peak_memory_gib": peak_memory_gib(device),
         "device": str(device), "processes": info.world_size if info else 1,
         "hardware": hardware_name(device, info.world_size if info else 1), "amp": str(amp),
         "provenance": provenance(),

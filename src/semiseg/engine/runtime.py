@@ -91,6 +91,15 @@ def peak_cuda_gib(device: torch.device | None = None) -> float:
     return torch.cuda.max_memory_allocated(device) / 2**30
 
 
+def peak_memory_gib(device: torch.device) -> float:
+    """Peak memory of this process so far on ``device`` (GiB).
+
+    CUDA allocations on a GPU; on the CPU the resident set, which also holds the host-side
+    data and Python.
+    """
+    return peak_cuda_gib(device) if device.type == "cuda" else peak_rss_gib()
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo ("cpu" where that cannot be read)."""
     try:
