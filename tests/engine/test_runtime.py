@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -9,6 +10,8 @@ from torch import nn
 from semiseg.engine.runtime import (
     cpu_model,
     hardware_name,
+    peak_rss_gib,
+    reset_peak_memory,
     resolve_channels_last,
     to_channels_last,
 )
@@ -73,3 +76,15 @@ def test_hardware_name_says_model_threads_and_processes() -> None:
         torch.set_num_threads(threads)
     assert hardware_name(torch.device("cpu"), processes=4).startswith(f"4x {cpu_model()}")
     assert cpu_model() and "\n" not in cpu_model()
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux only")
+def test_reset_peak_memory_forgets_an_earlier_runs_peak() -> None:
+    # a grid trains runs one after another in one process; each must report its own peak
+    reset_peak_memory()
+    before = peak_rss_gib()
+    block = np.ones(2**28 // 8)  # 256 MiB, touched
+    assert peak_rss_gib() > before + 0.2
+    del block
+    reset_peak_memory()
+    assert peak_rss_gib() < before + 0.1

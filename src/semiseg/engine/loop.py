@@ -39,7 +39,7 @@ from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.data import RunData
 from semiseg.engine.distributed import DistInfo, all_reduce_mean, all_reduce_sum, shutdown
 from semiseg.engine.logging import RunLogger
-from semiseg.engine.runtime import hardware_name, peak_memory_gib
+from semiseg.engine.runtime import hardware_name, peak_memory_gib, reset_peak_memory
 from semiseg.engine.stop import StopRequest
 from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
 from semiseg.errors import RunStoppedError, SemisegError
@@ -256,6 +256,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
     ensure_writable(ckpt_dir)
+    reset_peak_memory()  # this run's own peak, not an earlier run's in the same process
     t_start = time.perf_counter()
     start_state = load_checkpoint(ckpt_dir / "last.pt") if resume else None
     trainer = build_trainer(config, load_split(run_dir / "split.json") if resume else None)

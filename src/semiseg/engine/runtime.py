@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import random
+import re
 import resource
 from pathlib import Path
 
@@ -82,8 +85,41 @@ def configure_threads(num_threads: int) -> None:
 
 
 def peak_rss_gib() -> float:
-    """Peak resident memory of this process so far (GiB; ``ru_maxrss`` is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    """Peak resident memory of this process since :func:`reset_peak_memory` (GiB).
+
+    Linux's ``VmHWM`` (KiB), which that reset restarts; elsewhere ``ru_maxrss``, the peak
+    since the process started.
+    """
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        status = ""
+    found = re.search(r"^VmHWM:\s+(\d+)\s+kB", status, re.MULTILINE)
+    kib = int(found.group(1)) if found else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / 2**20
+
+
+def reset_peak_memory() -> None:
+    """Restart this process's peak-memory count, so a run reports its own peak.
+
+    ``semiseg bench run`` trains several runs in one process: without this, a run's peak
+    would be the largest of all earlier ones. Freed heap is first handed back to the OS
+    (``malloc_trim``: the CLI's malloc tunables otherwise keep it resident), then Linux's
+    high-water mark is reset (``/proc/self/clear_refs``); CUDA's peak statistics too.
+    Where either is unavailable the peak counts from the process's start.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass  # not Linux, or not permitted
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
 
 
 def peak_cuda_gib(device: torch.device | None = None) -> float:
