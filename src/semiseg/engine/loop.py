@@ -221,7 +221,7 @@ class _Session:
                 self.step_times.append(elapsed / n_logged)
                 scalars = all_reduce_mean({k: float(v) / n_logged for k, v in sums.items()}, info,
                                           trainer.device)
-                # this process's peak so far: shows when a run's peak memory was reached
+                # the run's peak so far: dates the moment its peak memory was reached
                 scalars.update(lr=lr, it_per_s=n_logged / elapsed,
                                peak_memory_gib=peak_memory_gib(trainer.device))
                 self.logger.train(done, scalars)

@@ -128,7 +128,7 @@ def peak_cuda_gib(device: torch.device | None = None) -> float:
 
 
 def peak_memory_gib(device: torch.device) -> float:
-    """Peak memory of this process so far on ``device`` (GiB).
+    """Peak memory of this process on ``device`` since :func:`reset_peak_memory` (GiB).
 
     CUDA allocations on a GPU; on the CPU the resident set, which also holds the host-side
     data and Python.
