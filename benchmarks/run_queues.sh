@@ -7,9 +7,20 @@
 # (queue_hc18_la.sh, queue_qc_spcl.sh: issues 8, 9, 10) stay for reproduction. Finished
 # runs are skipped (or restored from their committed records, benchmarks/results/),
 # interrupted ones resume; start it again in every session:
-#   nohup benchmarks/run_queues.sh >> bench_out/queues.log 2>&1 &
+#   nohup benchmarks/run_queues.sh [--minutes N] >> bench_out/queues.log 2>&1 &
+# With --minutes N, only runs estimated to end within N minutes start (the others are
+# skipped, the next ones tried): on a machine whose folders do not outlive the session,
+# a run cut by its end is lost, so N is the session's time left less the checks after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --minutes ]; then
+  SEMISEG_UNTIL=$(date -d "+$2 min" -Iseconds)
+  export SEMISEG_UNTIL
+  echo "=== runs must end by $SEMISEG_UNTIL"
+elif [ -n "${1:-}" ]; then
+  echo "usage: $0 [--minutes N]" >&2
+  exit 2
+fi
 sha=$(git rev-parse --short HEAD)
 snap=bench_out/snapshots/$sha
 [ -d "$snap" ] || git worktree add --detach "$snap" HEAD > /dev/null

@@ -2,13 +2,15 @@
 
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
 from semiseg.cli import main
-from semiseg.grid_status import format_grid_status, grid_status
+from semiseg.errors import ConfigError
+from semiseg.grid_status import fits_before, format_grid_status, grid_status, parse_until
 
 
 def _grid(tmp_path: Path, **extra) -> Path:
@@ -83,3 +85,40 @@ def test_status_command(tmp_path: Path, capsys) -> None:
     assert "4 runs: 0 done, 4 to go; about 40 min" in out and "     10 min" in out
     assert main(["bench", "status", str(path), "--step-time", "supervised"]) == 2
     assert "expected METHOD=SECONDS" in capsys.readouterr().err
+
+
+def test_until_is_the_next_such_clock_time_or_an_iso_time() -> None:
+    now = datetime(2026, 12, 4, 0, 30, tzinfo=UTC)
+    assert parse_until("02:50", now) == (now + timedelta(hours=2, minutes=20)).timestamp()
+    # already past today: tomorrow's
+    assert parse_until("0:10", now) == (now + timedelta(hours=23, minutes=40)).timestamp()
+    assert parse_until("2026-12-04T01:00+00:00", now) == (now + timedelta(minutes=30)).timestamp()
+    with pytest.raises(ConfigError, match="already past"):
+        parse_until("2026-12-04T00:00+00:00", now)
+    for bad in ("soon", "25:00", "2026-13-01"):
+        with pytest.raises(ConfigError, match="expected HH:MM or an ISO date-time"):
+            parse_until(bad, now)
+
+
+def test_a_run_fits_when_its_steps_validations_and_start_end_before_the_deadline(
+        tmp_path: Path) -> None:
+    path = _grid(tmp_path)
+    _finished(tmp_path / "out" / "supervised-l1-s0", 0.6)
+    rows = {r.name: r for r in grid_status(path, step_times={"mean_teacher": 1.2})}
+    # 1000 steps x 0.6 s = 10 min of steps, x 1.05 for validations, + 1 min to start
+    needed = rows["supervised-l1-s1"].minutes_needed()
+    assert needed == pytest.approx(10 * 1.05 + 1)
+    now = 1_000_000.0
+    assert fits_before(rows["supervised-l1-s1"], now + 60 * (needed + 0.1), now) == (True, "")
+    fits, why = fits_before(rows["supervised-l1-s1"], now + 60 * (needed - 0.1), now)
+    assert not fits and why == ("skipped supervised-l1-s1: needs about 12 min, 11 min left "
+                                "before --until")
+    assert fits_before(rows["supervised-l1-s0"], now, now) == (True, "")  # done: nothing to do
+    unknown = {r.name: r for r in grid_status(path)}["mean_teacher-l1-s1"]
+    fits, why = fits_before(unknown, now + 1e6, now)
+    assert not fits and "step time is unknown" in why
+
+
+def test_bench_run_rejects_a_bad_until(tmp_path: Path, capsys) -> None:
+    assert main(["bench", "run", str(_grid(tmp_path)), "--until", "later"]) == 2
+    assert "--until 'later': expected HH:MM" in capsys.readouterr().err

@@ -4,6 +4,7 @@ import csv
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,20 @@ def test_grid_subset_runs_only_what_is_asked(grid_out: Path, tmp_path: Path, cap
     assert result["peak_memory_gib"] > 0 and result["wall_seconds"] > 0
     with pytest.raises(ConfigError, match="not in the grid"):
         run_grid(tmp_path / "grid.yaml", only={"methods": ["bcp"]})
+
+
+def test_grid_until_skips_the_runs_that_would_not_end_in_time(
+        grid_out: Path, tmp_path: Path, capsys) -> None:
+    grid = yaml.safe_load((grid_out.parent / "grid.yaml").read_text())
+    grid["out"] = str(tmp_path / "timed")
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    # 4 steps of 1000 s (71 min with validations and start) do not fit in 10 minutes;
+    # 4 of 0.01 s do
+    run_grid(tmp_path / "grid.yaml", only={"labeled": [1], "seeds": [0]},
+             until=time.time() + 600, step_times={"supervised": 0.01, "mean_teacher": 1000})
+    assert [p.parent.name for p in (tmp_path / "timed").glob("*/result.json")] == [
+        "supervised-l1-s0"]
+    assert "skipped mean_teacher-l1-s0: needs about 71 min" in capsys.readouterr().out
 
 
 def test_grid_records_are_kept_and_restore_runs_without_training(

@@ -158,14 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", type=_csv(str), help="only these methods (comma list, in order)")
     p.add_argument("--labeled", type=_csv(int), help="only these labeled budgets")
     p.add_argument("--seeds", type=_csv(int), help="only these seeds")
+    p.add_argument("--until", metavar="TIME", help="start only runs estimated to end before "
+                   "TIME (HH:MM or ISO date-time), e.g. a session's or a lease's end; "
+                   "the others are skipped (estimate: see bench status)")
+    _step_time_option(p)
     p = bench.add_parser("status", help="each run of grids: finished, training, waiting or "
                          "not started, and the training time left (reads no checkpoint)")
     p.add_argument("grids", nargs="+", help="grid YAML files")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="the same overrides as the bench run they describe")
-    p.add_argument("--step-time", dest="step_times", action="append", default=[],
-                   metavar="METHOD=SECONDS", help="seconds per step of a method none of "
-                   "whose runs has finished yet (e.g. from bench speed)")
+    _step_time_option(p)
     p = bench.add_parser("report", help="collect finished runs into the leaderboard")
     p.add_argument("out", help="the grid's output folder")
     p = bench.add_parser("keep", help="copy finished runs' records (results, configs, logs, "
@@ -174,6 +176,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", required=True,
                    help="folder that gets one sub-folder per run, named as the run")
     return parser
+
+
+def _step_time_option(p: argparse.ArgumentParser) -> None:
+    """``--step-time METHOD=SECONDS`` (repeatable), for the time estimates of bench grids."""
+    p.add_argument("--step-time", dest="step_times", action="append", default=[],
+                   metavar="METHOD=SECONDS", help="seconds per step of a method none of "
+                   "whose runs has finished yet (e.g. from bench speed)")
+
+
+def _step_times(items: list[str]) -> dict[str, float]:
+    """``METHOD=SECONDS`` items as a dict; a malformed one is a ConfigError."""
+    step_times = {}
+    for item in items:
+        method, _, seconds = item.partition("=")
+        try:
+            step_times[method] = float(seconds)
+        except ValueError:
+            raise ConfigError(f"--step-time {item!r}: expected METHOD=SECONDS") from None
+    return step_times
 
 
 HEADS_METHODS = ("ersr",)  # methods for one 2D elliptic structure
@@ -393,13 +414,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     if args.bench_command == "status":
         from semiseg.grid_status import format_grid_status, grid_status
 
-        step_times = {}
-        for item in args.step_times:
-            method, _, seconds = item.partition("=")
-            try:
-                step_times[method] = float(seconds)
-            except ValueError:
-                raise ConfigError(f"--step-time {item!r}: expected METHOD=SECONDS") from None
+        step_times = _step_times(args.step_times)
         print("\n\n".join(format_grid_status(g, grid_status(g, args.overrides, step_times))
                            for g in args.grids))
         return
@@ -412,8 +427,14 @@ def cmd_bench(args: argparse.Namespace) -> None:
     if args.bench_command in ("run", "report"):
         only = {k: getattr(args, k) for k in ("methods", "labeled", "seeds")
                 if args.bench_command == "run" and getattr(args, k)}
-        out = (leaderboard.run_grid(args.grid, args.overrides, only)
-               if args.bench_command == "run" else Path(args.out))
+        if args.bench_command == "run":
+            from semiseg.grid_status import parse_until
+
+            until = parse_until(args.until) if args.until else None
+            out = leaderboard.run_grid(args.grid, args.overrides, only, until,
+                                       _step_times(args.step_times))
+        else:
+            out = Path(args.out)
         paths = leaderboard.write_leaderboard(out)
         print((out / "leaderboard.md").read_text())
         print("\n".join(f"{k}: {v}" for k, v in paths.items()))

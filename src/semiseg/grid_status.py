@@ -14,15 +14,22 @@ import json
 import statistics
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from semiseg.config import load_config
+from semiseg.errors import ConfigError
 from semiseg.leaderboard import GridRun, grid_runs, read_grid
 from semiseg.run_info import logged_rows
 from semiseg.run_records import has_record
 
 # a train.csv written to this recently belongs to a run that is (probably) training now
 ACTIVE_SECONDS = 600
+# What a run costs beyond its steps: in the 18 records of benchmarks/results/, wall time
+# is 0.98-1.05 times iterations x median step (validations, final evaluation, slower
+# steps); the start-up (data, networks) takes under a minute.
+STEP_OVERHEAD = 1.05
+START_MINUTES = 1.0
 
 
 @dataclass
@@ -54,6 +61,13 @@ class RunStatus:
         if self.seconds_per_step is None:
             return None
         return (self.total - self.step) * self.seconds_per_step / 60
+
+    def minutes_needed(self) -> float | None:
+        """Wall minutes to finish: steps left plus validations and start-up (None: unknown)."""
+        left = self.minutes_left()
+        if left is None or self.done:
+            return left
+        return left * STEP_OVERHEAD + START_MINUTES
 
 
 def finished_checkpoint(path: Path) -> bool:
@@ -126,6 +140,48 @@ def grid_status(grid_path: str | Path, overrides: list[str] | None = None,
         elif row.seconds_per_step is None:
             row.seconds_per_step = (step_times or {}).get(row.method)
     return rows
+
+
+def parse_until(text: str, now: datetime | None = None) -> float:
+    """A deadline as epoch seconds, from ``HH:MM`` (the next such local time) or ISO 8601.
+
+    Raises:
+        ConfigError: Neither form, or an ISO time already past.
+    """
+    now = now or datetime.now().astimezone()
+    try:
+        if len(text) <= 5 and ":" in text:
+            hour, minute = (int(part) for part in text.split(":"))
+            when = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            return (when if when > now else when + timedelta(days=1)).timestamp()
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--until {text!r}: expected HH:MM or an ISO date-time such as "
+                          "2026-12-04T02:50") from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # a naive time is local time
+    if when <= now:
+        raise ConfigError(f"--until {text!r} is already past (now {now:%Y-%m-%d %H:%M})")
+    return when.timestamp()
+
+
+def fits_before(status: RunStatus, deadline: float, now: float | None = None
+                ) -> tuple[bool, str]:
+    """Whether a run can finish before ``deadline`` (epoch seconds), and why not.
+
+    A run that cannot is better left for later than started: when its session (or
+    lease) ends, everything it trained is lost unless its folder outlives the machine.
+    A run of unknown step time does not fit, since nothing says it would.
+    """
+    left = (deadline - (time.time() if now is None else now)) / 60
+    needed = status.minutes_needed()
+    if needed is None:
+        return False, (f"skipped {status.name}: its step time is unknown (no finished run "
+                       "of its method; see --step-time) and --until is set")
+    if needed > left:
+        return False, (f"skipped {status.name}: needs about {needed:.0f} min, "
+                       f"{max(left, 0):.0f} min left before --until")
+    return True, ""
 
 
 def format_grid_status(grid_path: str | Path, rows: list[RunStatus]) -> str:

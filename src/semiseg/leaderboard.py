@@ -89,7 +89,8 @@ def read_grid(path: str | Path) -> tuple[Grid, Path]:
 
 
 def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
-             only: dict[str, list[Any]] | None = None) -> Path:
+             only: dict[str, list[Any]] | None = None, until: float | None = None,
+             step_times: dict[str, float] | None = None) -> Path:
     """Train every run of the grid that is not finished; returns the output folder.
 
     Args:
@@ -97,6 +98,10 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
         overrides: ``key=value`` settings for every run.
         only: Restrict to a subset, in the given order, e.g.
             ``{"methods": ["bcp"], "labeled": [3], "seeds": [0]}`` (each must be in the grid).
+        until: A deadline (epoch seconds): each run starts only if its estimated time
+            (:func:`semiseg.grid_status.fits_before`) ends before it; the others are
+            skipped with a message and the next ones tried.
+        step_times: Seconds per step of methods with no finished run, for that estimate.
     """
     grid, base = read_grid(grid_path)
     for key, values in (only or {}).items():
@@ -107,6 +112,15 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
         setattr(grid, key, list(values))
     configs = [base / c for c in grid.configs]
     for run in grid_runs(grid, base, overrides):
+        if until is not None:
+            from semiseg.grid_status import fits_before, grid_status  # it imports this module
+
+            # read again before each run: the last one's step time now counts
+            status = {r.name: r for r in grid_status(grid_path, overrides, step_times)}
+            fits, why = fits_before(status[run.name], until)
+            if not fits:
+                print(why, flush=True)
+                continue
         _train_or_resume(run.run_dir, configs, run.settings, run.record)
     return base / grid.out
 
