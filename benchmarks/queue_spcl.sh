@@ -23,6 +23,12 @@ pretrain() {  # pretrain SEED: the meta-label pre-training that seed's runs star
     done
   done
   [ "$needed" = 1 ] || return 0
+  if [ ! -f "$dir/result.json" ] && [ -n "${SEMISEG_UNTIL:-}" ] &&
+     [ $(($(date -d "$SEMISEG_UNTIL" +%s) - $(date +%s))) -lt 1800 ]; then
+    # 17-24 min a pre-training (its records); its runs then wait (bench run skips them)
+    echo "skipped pretrain-s$1: needs about 25 min, less than 30 left before $SEMISEG_UNTIL"
+    return 0
+  fi
   if [ ! -f "$dir/result.json" ]; then
     if [ -f "$dir/checkpoints/last.pt" ]; then
       semiseg train --resume "$dir"

@@ -73,6 +73,9 @@ def test_a_fresh_log_is_training_and_a_missing_start_is_waited_for(
     assert rows["supervised-l1-s0"].minutes_left() == pytest.approx(500 * 0.5 / 60)
     assert rows["supervised-l1-s1"].state == "waiting"
     assert rows["supervised-l1-s1"].note == "for pre-s1/checkpoints/last.pt"
+    rows["supervised-l1-s1"].seconds_per_step = 0.5  # timed, yet it cannot start
+    assert fits_before(rows["supervised-l1-s1"], 1e12, 0) == (
+        False, "skipped supervised-l1-s1: waiting for pre-s1/checkpoints/last.pt")
     (tmp_path / "pre-s1" / "result.json").write_text("{}")  # the pre-training finished
     assert {r.name: r.state for r in grid_status(path)}["supervised-l1-s1"] == "not started"
 

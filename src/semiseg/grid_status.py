@@ -171,9 +171,12 @@ def fits_before(status: RunStatus, deadline: float, now: float | None = None
 
     A run that cannot is better left for later than started: when its session (or
     lease) ends, everything it trained is lost unless its folder outlives the machine.
-    A run of unknown step time does not fit, since nothing says it would.
+    A run of unknown step time does not fit, since nothing says it would, nor one still
+    waiting for the checkpoint it starts from.
     """
     left = (deadline - (time.time() if now is None else now)) / 60
+    if status.state == "waiting":
+        return False, f"skipped {status.name}: waiting {status.note}"
     needed = status.minutes_needed()
     if needed is None:
         return False, (f"skipped {status.name}: its step time is unknown (no finished run "
