@@ -14,10 +14,11 @@
 source "$(dirname "$0")/queue_common.sh"
 phase=$(queue_phase "${1:-}")
 records=benchmarks/results/acdc-spcl
-pretrain() {  # pretrain SEED: the meta-label pre-training that seed's runs start from
+pretrain() {  # pretrain SEED LABELED...: the pre-training those runs of SEED start from
   local dir=bench_out/acdc-spcl/pretrain-s$1 labeled method
   local needed=0
-  for labeled in 1 2 4; do
+  # only the phase's own runs count: the `new` phase must not pre-train for `rerun` runs
+  for labeled in "${@:2}"; do
     for method in supervised spcl mean_teacher; do
       [ -f "$records/pretrained/$method-l$labeled-s$1/result.json" ] || needed=1
     done
@@ -42,7 +43,7 @@ pretrain() {  # pretrain SEED: the meta-label pre-training that seed's runs star
 fine_tune() {  # fine_tune SEED LABELED...: scratch and pre-trained runs of that seed
   local seed=$1 labeled
   shift
-  pretrain "$seed"  # nothing to do once it is finished (or all its runs recorded)
+  pretrain "$seed" "$@"  # nothing to do once it is finished (or these runs recorded)
   for labeled in "$@"; do
     run acdc-spcl-scratch.yaml supervised "$labeled" "$seed"
     run acdc-spcl-pretrained.yaml supervised,spcl,mean_teacher "$labeled" "$seed"
