@@ -8,7 +8,7 @@
 # after every run of the open issues that was never measured.
 # Every finished run keeps its record (no weights) in benchmarks/results/acdc-spcl,
 # which is committed: on a new machine recorded runs are restored, not trained again,
-# and a seed's pre-training only runs again while one of its runs is unrecorded.
+# and a seed's pre-training only runs again while one of the phase's runs of it is unrecorded.
 # Interrupted runs resume. Table: python benchmarks/pretraining_table.py benchmarks/results/acdc-spcl
 #   nohup benchmarks/queue_spcl.sh [new|rerun] > bench_out/queue-spcl.log 2>&1 &
 source "$(dirname "$0")/queue_common.sh"
