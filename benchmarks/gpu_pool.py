@@ -129,11 +129,12 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
              min_run: float, logs: Path) -> None:
     """Run ``jobs`` on ``workers`` processes until done or ``deadline`` (time.monotonic).
 
-    A job starts only while at least ``min_run`` seconds remain. Every 10 s, a run that
-    at its current speed would need over 1.25x the time left (others that end make it
-    faster, hence the margin) is stopped, so that the GPU serves runs that can still
-    finish. At the deadline the running ones get SIGTERM (save and stop), then SIGKILL
-    60 s later. Each job's status, wall time and median step are filled in.
+    A job starts only while at least ``min_run`` seconds remain. Every 20 s, the run
+    furthest from finishing among those that at their current speed would need over 1.25x
+    the time left (others that end make it faster, hence the margin) is stopped, so that
+    the GPU serves runs that can still finish. At the deadline the running ones get
+    SIGTERM (save and stop), then SIGKILL 60 s later. Each job's status, wall time and
+    median step are filled in.
     """
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -155,14 +156,16 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
         for job, _ in running.values():
             job.shared_with = max(job.shared_with, len(running))
         if not stopping and now >= next_check:
-            next_check = now + 10
-            for proc, (job, _) in running.items():
-                need = seconds_to_finish(job)
-                if proc not in hopeless and need is not None and need > 1.25 * (deadline - now):
-                    hopeless.add(proc)
-                    proc.send_signal(signal.SIGTERM)
-                    print(f"stopping {job.name}: needs ~{need:.0f} s, "
-                          f"{deadline - now:.0f} s left", flush=True)
+            next_check = now + 20
+            late = late_runs(running, hopeless, deadline - now)
+            if late:
+                # One at a time: the runs share the chip, so each one stopped speeds the
+                # others up; stopping every late run at once could leave none to finish.
+                need, proc = late[0]
+                hopeless.add(proc)
+                proc.send_signal(signal.SIGTERM)
+                print(f"stopping {running[proc][0].name}: needs ~{need:.0f} s, "
+                      f"{deadline - now:.0f} s left", flush=True)
         if not stopping and (now >= deadline or (not running and waiting)):
             stopping = True  # nothing more fits: stop the rest, keep what finished
             for proc in running:
@@ -184,6 +187,21 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
             for proc in running:
                 proc.kill()
         time.sleep(1)
+
+
+def late_runs(running: dict[subprocess.Popen, tuple[Job, float]], hopeless: set,
+              left: float) -> list[tuple[float, subprocess.Popen]]:
+    """The runs that at their current speed need over 1.25x the ``left`` seconds.
+
+    Returns:
+        ``(seconds needed, process)`` pairs, the furthest from finishing first.
+    """
+    late = []
+    for proc, (job, _) in running.items():
+        need = seconds_to_finish(job)
+        if proc not in hopeless and need is not None and need > 1.25 * left:
+            late.append((need, proc))
+    return sorted(late, key=lambda pair: -pair[0])
 
 
 def mark_shared(record: Path, runs: int) -> None:

@@ -35,7 +35,10 @@ def test_host_syncs_are_counted_per_step_and_the_mode_restored(monkeypatch) -> N
             warnings.warn("called a synchronizing CUDA operation", UserWarning, stacklevel=1)
         warnings.warn("an unrelated warning", UserWarning, stacklevel=1)
 
-    assert count_host_syncs(step, 3) == [0, 2, 0]
+    counts, sites = count_host_syncs(step, 3)
+    assert counts == [0, 2, 0]
+    # both syncs come from the one warn() line above: one site, named by file and line
+    assert len(sites) == 1 and sites[0].startswith(f"{__file__}:")
     assert mode["now"] == 0
 
 

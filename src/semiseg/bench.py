@@ -48,18 +48,24 @@ def measure_speed(config: RunConfig, steps: int = 20, warmup: int = 5) -> dict[s
            "hardware": hardware_name(torch.device("cuda" if cuda else "cpu"))}
     if cuda:
         out["peak_cuda_gib"] = peak_cuda_gib()
-        out["host_syncs_per_step"] = count_host_syncs(step, min(steps, 10))
+        out["host_syncs_per_step"], out["host_sync_sites"] = count_host_syncs(
+            step, min(steps, 10))
     return out
 
 
-def count_host_syncs(step: Callable[[], None], steps: int) -> list[int]:
+def count_host_syncs(step: Callable[[], None], steps: int) -> tuple[list[int], list[str]]:
     """CUDA only: how many times each of ``steps`` training steps waited for the GPU.
 
     Runs the steps under ``torch.cuda.set_sync_debug_mode("warn")``, which warns at every
     synchronising call (``.item()``, ``bool(tensor)``, device-to-host copies, ...). Steps
     that log (every ``train.log_every``) sync by design; the others should show 0.
+
+    Returns:
+        ``(syncs per step, sites)``: the sites are the distinct ``file:line`` of the Python
+        calls that synchronised, so that one lease both counts and locates them.
     """
-    counts = []
+    counts: list[int] = []
+    sites: set[str] = set()
     previous = torch.cuda.get_sync_debug_mode()
     torch.cuda.set_sync_debug_mode("warn")
     try:
@@ -67,7 +73,9 @@ def count_host_syncs(step: Callable[[], None], steps: int) -> list[int]:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 step()
-            counts.append(sum("synchroniz" in str(w.message) for w in caught))
+            syncs = [w for w in caught if "synchroniz" in str(w.message)]
+            counts.append(len(syncs))
+            sites.update(f"{w.filename}:{w.lineno}" for w in syncs)
     finally:
         torch.cuda.set_sync_debug_mode(previous)
-    return counts
+    return counts, sorted(sites)

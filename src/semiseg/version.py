@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -11,7 +12,13 @@ __version__ = "0.1.0"
 
 @cache
 def git_hash() -> str:
-    """Commit of the source tree semiseg runs from ("unknown" outside a git checkout)."""
+    """Commit of the source tree semiseg runs from ("unknown" outside a git checkout).
+
+    ``SEMISEG_GIT_COMMIT`` names it where the tree travelled without its ``.git`` (a lent
+    GPU machine gets a copy of the working tree only).
+    """
+    if os.environ.get("SEMISEG_GIT_COMMIT"):
+        return os.environ["SEMISEG_GIT_COMMIT"]
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
                              capture_output=True, text=True, timeout=5, check=False)
