@@ -4,7 +4,9 @@
 # otherwise idle chip; each result (median step, it/s, peak memory, host syncs per step and
 # where they happen) is one line of $OUT/speed.jsonl. For issue 3's GPU speed table.
 #   benchmarks/gpu_speed.sh supervised mean_teacher abd
-# DEVICE=cpu and SPEED_ARGS="--steps 2 --warmup 1" try it on a machine without a GPU.
+# CONFIG=configs/acdc/dev.yaml measures another configuration; SPEED_TIMEOUT (s, default
+# 120) caps each method; DEVICE=cpu and SPEED_ARGS="--steps 2 --warmup 1" try it on a
+# machine without a GPU.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-bench_out/gpu}
@@ -13,7 +15,7 @@ benchmarks/gpu_setup.sh || exit
 export PYTHONPATH=/tmp/semiseg-site:$PWD/src
 for method in "$@"; do
   # a method that fails or hangs costs at most 120 s of the lease, not the others' lines
-  timeout 120 python3 -m semiseg bench speed -c configs/acdc/paper.yaml \
+  timeout "${SPEED_TIMEOUT:-120}" python3 -m semiseg bench speed -c "${CONFIG:-configs/acdc/paper.yaml}" \
     --set data.root=/tmp/semiseg-data/ACDC --set "train.device=${DEVICE:-cuda}" \
     --set "method.name=$method" ${SPEED_ARGS:-} --json "/tmp/speed-$method.json" \
     && python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))" \

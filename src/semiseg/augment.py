@@ -8,6 +8,7 @@ axes (for 3D: in-plane, the slice axis untouched). Labels use nearest-neighbour 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -56,6 +57,16 @@ def random_affines(n: int, spatial_dims: int, cfg: AugmentConfig, gen: torch.Gen
     return mat * scale[:, None, None]
 
 
+@functools.cache
+def _half_sizes(shape: tuple[int, ...], device: torch.device) -> Tensor:
+    """``(shape - 1) / 2`` as a float32 ``[D]`` tensor on ``device``.
+
+    Cached: building it from Python numbers copies to the device, and on CUDA such a copy
+    waits for the GPU; once per shape keeps the training step free of host syncs.
+    """
+    return (torch.tensor(shape, dtype=torch.float32, device=device) - 1) / 2
+
+
 def apply_affines(x: Tensor, y: Tensor | None, mats: Tensor) -> tuple[Tensor, Tensor | None]:
     """Resample images (bilinear) and labels (nearest) with per-sample affine matrices.
 
@@ -68,11 +79,9 @@ def apply_affines(x: Tensor, y: Tensor | None, mats: Tensor) -> tuple[Tensor, Te
         Transformed ``x`` and ``y``; zero padding outside the field of view.
     """
     b, d = x.shape[0], x.ndim - 2
-    sizes = torch.tensor(x.shape[2:], dtype=torch.float32, device=x.device)
-    half = (sizes - 1) / 2  # align_corners=True: normalised -> voxel offsets
+    half = _half_sizes(tuple(x.shape[2:]), x.device)  # align_corners: normalised -> voxels
     theta_axes = mats * half[None, None, :] / half[None, :, None]  # H^-1 M H, H = diag(half)
-    rev = list(range(d - 1, -1, -1))  # grid_sample wants (x=last axis, y, z)
-    theta = theta_axes[:, rev][:, :, rev]
+    theta = theta_axes.flip((1, 2))  # grid_sample wants (x=last axis, y, z)
     theta = torch.cat([theta, torch.zeros(b, d, 1, device=x.device)], dim=2)
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=True)
     x_out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)

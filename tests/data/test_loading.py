@@ -2,7 +2,7 @@ from pathlib import Path
 
 import torch
 
-from semiseg.data.loading import PatchBank, SliceBank, normalize_image
+from semiseg.data.loading import PatchBank, SliceBank, _Stream, normalize_image
 from semiseg.data.nnunet import open_dataset
 
 
@@ -26,6 +26,24 @@ def test_slice_stream_visits_each_slice_once_per_epoch(tiny_dataset: Path) -> No
     gen = torch.Generator().manual_seed(0)
     seen = torch.cat([bank._stream.take(2, gen) for _ in range(4)])
     assert sorted(seen.tolist()) == list(range(8))
+
+
+def test_stream_copies_each_epochs_permutation_to_the_device_once() -> None:
+    # a copy to a GPU waits for it: once an epoch, never once a step ("meta" stands in)
+    stream, meta = _Stream(6), torch.device("meta")
+    gen = torch.Generator().manual_seed(0)
+    first = stream.take(2, gen, meta)
+    copy = stream._device_perm
+    assert first.device == meta and copy is not None
+    stream.take(2, gen, meta)
+    assert stream._device_perm is copy  # same epoch: no new copy
+    stream.take(4, gen, meta)  # crosses into the next epoch
+    assert stream._device_perm is not copy and stream._device_perm[0] is stream.perm
+    # the host path draws the same indices from the same generator
+    a, b = _Stream(6), _Stream(6)
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    assert torch.equal(torch.cat([a.take(4, g1) for _ in range(3)]),
+                       torch.cat([b.take(4, g2, torch.device("cpu")) for _ in range(3)]))
 
 
 def test_sampler_state_resumes_exactly(tiny_dataset: Path) -> None:

@@ -12,7 +12,7 @@ whole batch on the device (``semiseg.augment``). Two banks:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -73,18 +73,33 @@ class _Stream:
     n: int
     perm: Tensor | None = None
     pos: int = 0
+    _device_perm: tuple[Tensor, Tensor] | None = field(default=None, repr=False)
 
-    def take(self, k: int, gen: torch.Generator) -> Tensor:
+    def take(self, k: int, gen: torch.Generator, device: torch.device | None = None) -> Tensor:
+        """The next ``k`` indices, ``[k]`` int64 on ``device`` (default: the host)."""
         out = []
         while k > 0:
             if self.perm is None or self.pos >= self.n:
                 self.perm = torch.randperm(self.n, generator=gen)
                 self.pos = 0
-            chunk = self.perm[self.pos: self.pos + k]
+            chunk = self._perm_on(device)[self.pos: self.pos + k]
             self.pos += len(chunk)
             k -= len(chunk)
             out.append(chunk)
         return torch.cat(out)
+
+    def _perm_on(self, device: torch.device | None) -> Tensor:
+        """The epoch's permutation on ``device``, copied there once per epoch.
+
+        A copy to a GPU waits for it; once an epoch instead of once a step keeps the
+        training step free of host syncs.
+        """
+        assert self.perm is not None
+        if device is None or device.type == "cpu":
+            return self.perm
+        if self._device_perm is None or self._device_perm[0] is not self.perm:
+            self._device_perm = (self.perm, self.perm.to(device))
+        return self._device_perm[1]
 
     def state(self) -> dict:
         perm = self.perm if self.perm is not None else torch.empty(0, dtype=torch.long)
@@ -143,7 +158,7 @@ class SliceBank:
 
     def sample(self, k: int, gen: torch.Generator) -> tuple[Tensor, Tensor | None, dict]:
         """``k`` samples: images ``[k, C, H, W]`` float32, labels ``[k, H, W]`` int64 or None."""
-        return self._gather(self._stream.take(k, gen).to(self.images.device))
+        return self._gather(self._stream.take(k, gen, self.images.device))
 
     def _gather(self, idx: Tensor) -> tuple[Tensor, Tensor | None, dict]:
         labels = self.labels[idx].long() if self.labels is not None else None

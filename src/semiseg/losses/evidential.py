@@ -12,6 +12,8 @@ so their argmax is the evidence's and any network stays usable for inference.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -97,7 +99,7 @@ def kl_to_uniform(alpha: Tensor, target: Tensor) -> Tensor:
     y = F.one_hot(target, k).movedim(-1, 1).to(alpha.dtype)
     a = y + (1 - y) * alpha
     s = a.sum(1)
-    kl = (torch.lgamma(s) - torch.lgamma(torch.tensor(float(k), device=a.device))
+    kl = (torch.lgamma(s) - math.lgamma(k)  # a host constant: no copy to the device
           - torch.lgamma(a).sum(1)
           + ((a - 1) * (torch.digamma(a) - torch.digamma(s).unsqueeze(1))).sum(1))
     return kl.mean()
