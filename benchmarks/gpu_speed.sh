@@ -14,8 +14,9 @@ mkdir -p "$out"
 benchmarks/gpu_setup.sh || exit
 export PYTHONPATH=/tmp/semiseg-site:$PWD/src
 for method in "$@"; do
-  # a method that fails or hangs costs at most 120 s of the lease, not the others' lines
-  timeout "${SPEED_TIMEOUT:-120}" python3 -m semiseg bench speed -c "${CONFIG:-configs/acdc/paper.yaml}" \
+  # a method that fails or hangs costs at most SPEED_TIMEOUT s of the lease, not the others' lines
+  timeout "${SPEED_TIMEOUT:-120}" python3 -m semiseg bench speed \
+    -c "${CONFIG:-configs/acdc/paper.yaml}" \
     --set data.root=/tmp/semiseg-data/ACDC --set "train.device=${DEVICE:-cuda}" \
     --set "method.name=$method" ${SPEED_ARGS:-} --json "/tmp/speed-$method.json" \
     && python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))" \
