@@ -64,7 +64,8 @@ def _half_sizes(shape: tuple[int, ...], device: torch.device) -> Tensor:
     Cached: building it from Python numbers copies to the device, and on CUDA such a copy
     waits for the GPU; once per shape keeps the training step free of host syncs.
     """
-    return (torch.tensor(shape, dtype=torch.float32, device=device) - 1) / 2
+    with torch.inference_mode(False):  # a cached inference tensor would refuse autograd use
+        return (torch.tensor(shape, dtype=torch.float32, device=device) - 1) / 2
 
 
 def apply_affines(x: Tensor, y: Tensor | None, mats: Tensor) -> tuple[Tensor, Tensor | None]:
