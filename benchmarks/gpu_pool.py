@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def median_step(job: Job) -> float | None:
 
 
 def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: float,
-             min_run: float, logs: Path) -> None:
+             min_run: float, logs: Path, on_finish: Callable[[], None] = lambda: None) -> None:
     """Run ``jobs`` on ``workers`` processes until done or ``deadline`` (time.monotonic).
 
     A job starts only while at least ``min_run`` seconds remain. Every 20 s, the run
@@ -134,7 +135,8 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
     the time left (others that end make it faster, hence the margin) is stopped, so that
     the GPU serves runs that can still finish. At the deadline the running ones get
     SIGTERM (save and stop), then SIGKILL 60 s later. Each job's status, wall time and
-    median step are filled in.
+    median step are filled in; ``on_finish`` runs after each run that finished (to pack
+    what is done so far, in case the lease ends first).
     """
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -151,6 +153,7 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
                 proc = subprocess.Popen(job.command(overrides), stdout=log,
                                         stderr=subprocess.STDOUT, env=env)  # keeps its own fd
             running[proc] = (job, now)
+            job.status = "running"  # as pool.json says while the pool goes on
             print(f"start {job.name} ({Path(job.grid).name}), {len(running)} running",
                   flush=True)
         for job, _ in running.values():
@@ -182,6 +185,7 @@ def run_pool(jobs: list[Job], overrides: list[str], workers: int, deadline: floa
                           else f"failed (exit {proc.returncode})")
             if job.status == "finished":
                 mark_shared(Path(job.record), job.shared_with)
+                on_finish()
             print(f"{job.status}: {job.name} in {job.seconds:.0f} s", flush=True)
         if stopping and running and time.monotonic() >= kill_at:
             for proc in running:
@@ -219,10 +223,12 @@ def mark_shared(record: Path, runs: int) -> None:
 def pack(jobs: list[Job], out: Path, logs: Path, root: Path) -> None:
     """Write ``records.tar.gz``, ``pool.json`` and ``failures.log`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(out / "records.tar.gz", "w:gz") as tar:
+    part = out / "records.tar.gz.part"  # renamed when whole: a cut call keeps the last one
+    with tarfile.open(part, "w:gz") as tar:
         for job in jobs:
             if job.status == "finished":
                 tar.add(job.record, arcname=str(Path(job.record).resolve().relative_to(root)))
+    part.replace(out / "records.tar.gz")
     (out / "pool.json").write_text(json.dumps([asdict(j) for j in jobs], indent=1) + "\n")
     with (out / "failures.log").open("w") as fail:
         for job in jobs:
@@ -260,8 +266,10 @@ def main() -> None:
         print("\n".join(f"{Path(j.grid).name} {j.name}" for j in jobs))
         return
     logs = Path("bench_out/gpu_pool_logs")
-    run_pool(jobs, overrides, args.workers, deadline, args.min_run, logs)
-    pack(jobs, args.out, logs, Path.cwd().resolve())
+    root = Path.cwd().resolve()
+    run_pool(jobs, overrides, args.workers, deadline, args.min_run, logs,
+             on_finish=lambda: pack(jobs, args.out, logs, root))
+    pack(jobs, args.out, logs, root)
     done = sum(j.status == "finished" for j in jobs)
     print(f"{done} of {len(jobs)} runs finished; records in {args.out / 'records.tar.gz'}")
 
