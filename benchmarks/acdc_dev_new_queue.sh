@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Issue 6's acdc-dev table (the five new methods, ~90 min a run here): 3 labeled
-# patients (seed 0, then seed 1), then 7. Resumable and skipped when done:
+# patients (seed 0, then seed 1), then 7, then the ablations that test our reading of two
+# rows (grids acdc-dev-cad-no-dte.yaml, acdc-dev-medl-no-unlabeled.yaml; BENCHMARKS.md).
+# Resumable and skipped when done:
 #   nohup benchmarks/acdc_dev_new_queue.sh > bench_out/acdc-dev-new-queue.log 2>&1 &
 source "$(dirname "$0")/queue_common.sh"
 for labeled in 3 7; do
   for seed in 0 1; do run acdc-dev-new.yaml transmedseg,m3hl,medl,cad,c3s3 "$labeled" "$seed"; done
+done
+for seed in 0 1; do
+  run acdc-dev-cad-no-dte.yaml cad 3 "$seed"
+  run acdc-dev-medl-no-unlabeled.yaml medl 3 "$seed"
 done
 semiseg bench report bench_out/acdc-dev
