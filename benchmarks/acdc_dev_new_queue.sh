@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6's acdc-dev table (the five new methods, ~90 min a run here): 3 labeled
+# Issue 6's acdc-dev table (the five new methods, 15 min to 2 h a run here): 3 labeled
 # patients (seed 0, then seed 1), then 7, then the ablations that test our reading of two
 # rows (grids acdc-dev-cad-no-dte.yaml, acdc-dev-medl-no-unlabeled.yaml; BENCHMARKS.md).
 # Resumable and skipped when done:
