@@ -30,6 +30,29 @@ def test_outcome_contrastive_loss_is_finite_on_large_batches() -> None:
     assert torch.isfinite(loss)  # sum_j e^{s_j / 0.1} over 16k voxels needs log-sum-exp
 
 
+def test_outcome_contrastive_loss_is_lowest_with_orthogonal_projections() -> None:
+    """Masked entries count e^0, so uniform similarities per region are best at s = 0.
+
+    At s = 0 every voxel's term is ``log(N + 1)`` (N negatives' e^0 plus its own e^0).
+    """
+    n_side, fg = 32, 8  # 32 x 32 voxels, an 8 x 8 agreed foreground square
+    logits = torch.zeros(1, 2, n_side, n_side)
+    logits[0, 1, :fg, :fg] = 5.0
+    inside = torch.zeros(n_side, n_side, dtype=torch.bool)
+    inside[:fg, :fg] = True
+
+    def loss_at(s_fg: float, s_bg: float) -> float:
+        s = torch.where(inside, s_fg, s_bg)  # cosine of [1, 0] with [s, sqrt(1 - s^2)]
+        proj_a = torch.stack([torch.ones_like(s), torch.zeros_like(s)])[None]
+        proj_b = torch.stack([s, (1 - s**2).sqrt()])[None]
+        return float(outcome_contrastive_loss(proj_a, proj_b, logits, logits, 0.1))
+
+    n = n_side * n_side
+    assert loss_at(0.0, 0.0) == pytest.approx(2 * torch.log(torch.tensor(n + 1.0)).item())
+    grid = [-1.0, -0.5, 0.5, 1.0]
+    assert all(loss_at(a, b) > loss_at(0.0, 0.0) for a in grid for b in grid)
+
+
 def test_identical_positives_give_a_lower_loss_than_shuffled_features() -> None:
     from semiseg.losses import supervised_info_nce
     torch.manual_seed(0)

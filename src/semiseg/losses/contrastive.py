@@ -42,6 +42,13 @@ def outcome_contrastive_loss(proj_a: Tensor, proj_b: Tensor, logits_a: Tensor,
     (the C3S3 code's binary loss with ``I`` and ``U`` from the foreground class),
     computed with log-sum-exp so that large batches cannot overflow.
 
+    As in the authors' code, masked entries enter both sums as ``e^0`` instead of being left
+    out, and the mean runs over all ``N`` voxels. Each region (agreement, disagreement,
+    background) is then a positive in one term and a negative in the other, and for
+    similarities uniform within each region the sum is lowest at ``s = 0`` everywhere, where
+    each term equals ``ln N``: the loss, as published, drives the two networks' projections
+    toward orthogonality. C3S3's ACDC runs converge there (BENCHMARKS.md, C3S3).
+
     Args:
         proj_a, proj_b: ``[B, D, *S]`` projections of the two networks.
         logits_a, logits_b: ``[B, K, *S]`` their predictions (no gradient is taken).
