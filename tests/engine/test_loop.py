@@ -209,6 +209,8 @@ def test_init_from_a_pretraining_checkpoint(tiny_dataset: Path, tmp_path: Path) 
             assert torch.equal(value.cpu(), weights[f"net.{key}"]), key
     cps = build_trainer(tiny_config(tiny_dataset, "method.name=cps")).method
     assert init_from_checkpoint(cps, pre / "checkpoints" / "last.pt") == 2  # both networks
+    c3s3 = build_trainer(tiny_config(tiny_dataset, "method.name=c3s3")).method  # mean predictor
+    assert init_from_checkpoint(c3s3, pre / "checkpoints" / "last.pt") == 1  # the UNet only
     wide = build_trainer(tiny_config(tiny_dataset, "method.name=supervised",
                                      "model.channels=[8, 16, 32]")).method
     with pytest.raises(SemisegError, match="no UNet of this run's shape"):

@@ -21,6 +21,20 @@ class TestComplementaryCompetition(MethodContract):
         with pytest.raises(ConfigError, match=r"method\.params\.second_network"):
             create_method("c3s3", {"second_network": "nope"}, spec)
 
+    def test_predicts_with_both_students_or_the_first(self) -> None:
+        from semiseg.methods import NetSpec, create_method
+        method = self.make(2).eval()
+        x = torch.randn(2, 1, 16, 16)
+        with torch.no_grad():
+            mean = (method.nets[0](x).softmax(1) + method.nets[1](x).softmax(1)) / 2
+            assert torch.allclose(method.predictor()(x).softmax(1), mean, atol=1e-6)
+        assert set(method.state_dict()) == set(self.make(2).state_dict())  # nothing added
+        spec = NetSpec("unet", 2, 1, 3)
+        first = create_method("c3s3", {"predict_with": "first"}, spec)
+        assert first.predictor() is first.nets[0]
+        with pytest.raises(ConfigError, match=r"method\.params\.predict_with: 'mean'"):
+            create_method("c3s3", {"predict_with": "mean"}, spec)
+
     def test_loss_is_the_sum_of_its_parts(self) -> None:
         out = self.step(self.make(2), tiny_batch(2))
         logs = out.logs

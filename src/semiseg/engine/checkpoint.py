@@ -15,6 +15,7 @@ import torch
 
 from semiseg.atomic import atomic_path
 from semiseg.errors import SemisegError
+from semiseg.nets.ensemble import SoftmaxAverage
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
@@ -111,6 +112,8 @@ def init_from_checkpoint(method: torch.nn.Module, path: str | Path) -> int:
     path = Path(path)
     source = load_checkpoint(path)["method"]
     target = method.predictor()  # type: ignore[operator]
+    if isinstance(target, SoftmaxAverage):  # its first member has the configured architecture
+        target = target.members[0]
     weights = matching_weights(target, source, path)
     count = 0
     for module in method.modules():

@@ -23,6 +23,10 @@ and blur) of the same crop; the ramp-up spans the run (the LA script's 40 x 150
 iterations is longer than its 2500-iteration run); the contrastive loss generalises
 the binary ``foreground`` to "same foreground class" (agreement) and "any foreground"
 (union); one optimizer over both students (same update as the two identical SGDs).
+
+Prediction (validation, model selection, inference): the mean of both students' softmax,
+as in the authors' test script (``predict_with: both``); ``first`` uses the configured
+network alone (semiseg's choice before 2026-12-05, measured in BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from semiseg.errors import ConfigError
 from semiseg.losses import dice_loss, outcome_contrastive_loss, voxel_cosine
 from semiseg.methods.base import NetSpec, Progress, SemiBatch, SemiSupervisedMethod, StepOutput
+from semiseg.nets import SoftmaxAverage
 from semiseg.nets.layers import pointwise_projection
 from semiseg.ssl import ramped_weight, strong_intensity
 
@@ -80,9 +86,13 @@ class ComplementaryCompetition(SemiSupervisedMethod):
         rampup_fraction: float = 1.0
         projection_channels: int = 16
         contrast_temperature: float = 0.1
+        predict_with: str = "both"  # or "first": the configured network alone
 
     def __init__(self, config: Config, net: NetSpec) -> None:
         super().__init__(config, net)
+        if config.predict_with not in ("both", "first"):
+            raise ConfigError(f"method.params.predict_with: {config.predict_with!r} is not one "
+                              "of ('both', 'first')")
         self.nets = nn.ModuleList([net.build(),
                                    net.build_partner(config.second_network, "second_network")])
         d = net.spatial_dims
@@ -127,5 +137,5 @@ class ComplementaryCompetition(SemiSupervisedMethod):
         return StepOutput(loss, logs)
 
     def predictor(self) -> nn.Module:
-        """The first student (the configured network)."""
-        return self.nets[0]
+        """Both students' mean softmax (the authors' test script), or the first student."""
+        return SoftmaxAverage(self.nets) if self.config.predict_with == "both" else self.nets[0]

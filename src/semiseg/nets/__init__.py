@@ -11,6 +11,7 @@ from typing import Any
 from torch import nn
 
 from semiseg.nets.efficientnet import EfficientUNet
+from semiseg.nets.ensemble import SoftmaxAverage
 from semiseg.nets.init import initialize
 from semiseg.nets.resunet import ResUNet
 from semiseg.nets.unet import UNet
@@ -36,5 +37,5 @@ def list_networks() -> list[str]:
     return NETWORKS.names()
 
 
-__all__ = ["NETWORKS", "EfficientUNet", "ResUNet", "UNet", "VNet", "create_network", "initialize",
-           "list_networks"]
+__all__ = ["NETWORKS", "EfficientUNet", "ResUNet", "SoftmaxAverage", "UNet", "VNet",
+           "create_network", "initialize", "list_networks"]
