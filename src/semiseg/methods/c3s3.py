@@ -26,7 +26,7 @@ the binary ``foreground`` to "same foreground class" (agreement) and "any foregr
 
 Prediction (validation, model selection, inference): the mean of both students' softmax,
 as in the authors' test script (``predict_with: both``); ``first`` uses the configured
-network alone (semiseg's choice before 2026-12-05, measured in BENCHMARKS.md).
+network alone (semiseg's choice before code 2905f78, measured in BENCHMARKS.md).
 """
 
 from __future__ import annotations
