@@ -125,3 +125,26 @@ def test_a_run_fits_when_its_steps_validations_and_start_end_before_the_deadline
 def test_bench_run_rejects_a_bad_until(tmp_path: Path, capsys) -> None:
     assert main(["bench", "run", str(_grid(tmp_path)), "--until", "later"]) == 2
     assert "--until 'later': expected HH:MM" in capsys.readouterr().err
+
+
+def test_speed_factor_scales_borrowed_step_times_not_a_runs_own(tmp_path: Path) -> None:
+    path = _grid(tmp_path)
+    _finished(tmp_path / "out" / "supervised-l1-s0", 0.6)  # measured on another machine
+    _log(tmp_path / "out" / "mean_teacher-l1-s0", [(500, 2.0)], 3600)  # measured here
+    rows = {r.name: r for r in grid_status(path, step_times={"mean_teacher": 1.2},
+                                           speed_factor=4.0)}
+    assert rows["supervised-l1-s1"].seconds_per_step == pytest.approx(2.4)
+    assert rows["mean_teacher-l1-s1"].seconds_per_step == pytest.approx(4.8)
+    assert rows["mean_teacher-l1-s0"].seconds_per_step == pytest.approx(0.5)
+    assert rows["supervised-l1-s0"].seconds_per_step == pytest.approx(0.6)
+
+
+def test_status_command_takes_a_speed_factor(tmp_path: Path, capsys) -> None:
+    path = _grid(tmp_path)
+    assert main(["bench", "status", str(path), "--step-time", "supervised=0.6",
+                 "--step-time", "mean_teacher=0.6", "--speed-factor", "2"]) == 0
+    assert "4 runs: 0 done, 4 to go; about 80 min" in capsys.readouterr().out
+    for bad in ("0", "-1", "fast", "inf"):
+        with pytest.raises(SystemExit):
+            main(["bench", "status", str(path), "--speed-factor", bad])
+        assert "--speed-factor: expected a number above 0" in capsys.readouterr().err

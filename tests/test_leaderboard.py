@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from semiseg.cli import main
-from semiseg.engine.runtime import cpu_model
+from semiseg.engine.runtime import cpu_name
 from semiseg.errors import ConfigError
 from semiseg.leaderboard import (
     Grid,
@@ -108,6 +108,26 @@ def test_grid_until_skips_the_runs_that_would_not_end_in_time(
     assert "skipped mean_teacher-l1-s0: needs about 71 min" in capsys.readouterr().out
 
 
+def test_grid_until_stops_a_run_too_slow_here_and_scales_the_next_estimates(
+        grid_out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """Step times borrowed from another machine: the first run shows this one is slower."""
+    grid = yaml.safe_load((grid_out.parent / "grid.yaml").read_text())
+    grid["out"] = str(tmp_path / "slow")
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
+    # the loop measures 1 s a step here, where supervised's estimate says 0.01 s
+    monkeypatch.setattr("semiseg.engine.loop.ends_after",
+                        lambda deadline, now, left, times: (True, 1.0, now + 1e4))
+    # mean_teacher at 10 s x 4 steps fits in 10 min; at 100 x 10 s it needs 71 min
+    run_grid(tmp_path / "grid.yaml", only={"labeled": [1], "seeds": [0]},
+             until=time.time() + 600, step_times={"supervised": 0.01, "mean_teacher": 10})
+    out = capsys.readouterr().out
+    assert "supervised-l1-s0 at step 2 of 4: at 1.00 s a step here it would end about" in out
+    assert "now take steps 100.00x as long" in out
+    assert "skipped mean_teacher-l1-s0: needs about 71 min" in out
+    assert not list((tmp_path / "slow").glob("*/result.json"))
+    assert (tmp_path / "slow" / "supervised-l1-s0" / "checkpoints" / "last.pt").is_file()
+
+
 def test_grid_records_are_kept_and_restore_runs_without_training(
         grid_out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     """A new machine with an empty out folder and the committed records trains nothing."""
@@ -141,7 +161,7 @@ def test_leaderboard_rows(grid_out: Path) -> None:
         ("mean_teacher", 1), ("supervised", 1), ("mean_teacher", 2), ("supervised", 2)]
     for r in rows:
         assert r["seeds"] == [0, 1] and r["dice"]["n"] == 2
-        assert [h for h, _ in r["hardware"]] == [f"{cpu_model()}, 2 threads"] * 2  # TINY
+        assert [h for h, _ in r["hardware"]] == [f"{cpu_name()}, 2 threads"] * 2  # TINY
         assert set(r["per_class"]) == {"RV", "Myo", "LV"}
         assert "lv_ef_mae" in r  # cardiac phantom (NaN EF when a 4-step net finds no LV)
         # each method against supervised of its budget, per val patient (2 x 2 frames)
@@ -158,7 +178,7 @@ def test_leaderboard_rows(grid_out: Path) -> None:
     assert "Dice vs supervised, per patient" in (grid_out / "leaderboard.md").read_text()
     assert "Patient by patient against supervised" in (grid_out / "report.html").read_text()
     assert "dice_vs_supervised_p_wilcoxon" in (grid_out / "leaderboard.csv").read_text()
-    assert f"| {cpu_model()}, 2 threads |" in (grid_out / "leaderboard.md").read_text()
+    assert f"| {cpu_name()}, 2 threads |" in (grid_out / "leaderboard.md").read_text()
 
 
 def test_method_colours_distinct_for_a_dozen_methods() -> None:

@@ -6,6 +6,7 @@ User mistakes (bad data, config, paths) print one line ``error: ...`` and exit w
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -179,10 +180,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _step_time_option(p: argparse.ArgumentParser) -> None:
-    """``--step-time METHOD=SECONDS`` (repeatable), for the time estimates of bench grids."""
+    """``--step-time METHOD=SECONDS`` (repeatable) and ``--speed-factor``: grid estimates."""
     p.add_argument("--step-time", dest="step_times", action="append", default=[],
                    metavar="METHOD=SECONDS", help="seconds per step of a method none of "
                    "whose runs has finished yet (e.g. from bench speed)")
+    p.add_argument("--speed-factor", type=_positive_float, default=1.0, metavar="X",
+                   help="this machine's step time over that of the finished runs and "
+                   "--step-time values the estimates borrow (default 1), e.g. the ratio "
+                   "of bench speed here to bench speed where they ran")
+
+
+def _positive_float(text: str) -> float:
+    """A command-line number above 0 (the ``type`` of an argparse option)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
 
 
 def _step_times(items: list[str]) -> dict[str, float]:
@@ -415,7 +431,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         from semiseg.grid_status import format_grid_status, grid_status
 
         step_times = _step_times(args.step_times)
-        print("\n\n".join(format_grid_status(g, grid_status(g, args.overrides, step_times))
+        print("\n\n".join(format_grid_status(g, grid_status(g, args.overrides, step_times,
+                                                             args.speed_factor))
                            for g in args.grids))
         return
     if args.bench_command == "keep":
@@ -432,7 +449,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
             until = parse_until(args.until) if args.until else None
             out = leaderboard.run_grid(args.grid, args.overrides, only, until,
-                                       _step_times(args.step_times))
+                                       _step_times(args.step_times), args.speed_factor)
         else:
             out = Path(args.out)
         paths = leaderboard.write_leaderboard(out)

@@ -27,3 +27,19 @@ class RunStoppedError(SemisegError):
     def __init__(self, message: str, signum: int) -> None:
         super().__init__(message)
         self.signum = signum
+
+
+class RunPastDeadlineError(SemisegError):
+    """Training stopped, its state saved, because at its speed it would end after a deadline.
+
+    ``semiseg bench run --until`` passes its deadline to each run; a run whose measured
+    steps say it cannot finish in time stops at a logging step instead of being cut, with
+    everything it trained, by the end of the session.
+
+    Attributes:
+        seconds_per_step: The median step time the verdict used (this machine's).
+    """
+
+    def __init__(self, message: str, seconds_per_step: float) -> None:
+        super().__init__(message)
+        self.seconds_per_step = seconds_per_step

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from semiseg.config import load_config
+from semiseg.engine.deadline import START_MINUTES, STEP_OVERHEAD
 from semiseg.errors import ConfigError
 from semiseg.leaderboard import GridRun, grid_runs, read_grid
 from semiseg.run_info import logged_rows
@@ -25,11 +26,6 @@ from semiseg.run_records import has_record
 
 # a train.csv written to this recently belongs to a run that is (probably) training now
 ACTIVE_SECONDS = 600
-# What a run costs beyond its steps: in the 18 records of benchmarks/results/, wall time
-# is 0.98-1.05 times iterations x median step (validations, final evaluation, slower
-# steps); the start-up (data, networks) takes under a minute.
-STEP_OVERHEAD = 1.05
-START_MINUTES = 1.0
 
 
 @dataclass
@@ -120,11 +116,14 @@ def run_status(run: GridRun, configs: list[Path], now: float) -> RunStatus:
 
 
 def grid_status(grid_path: str | Path, overrides: list[str] | None = None,
-                step_times: dict[str, float] | None = None) -> list[RunStatus]:
+                step_times: dict[str, float] | None = None, speed_factor: float = 1.0
+                ) -> list[RunStatus]:
     """Every run of the grid with its state.
 
     A run with no step time of its own takes the median of its method's finished runs in
-    the grid, else ``step_times[method]`` (seconds, e.g. from ``semiseg bench speed``).
+    the grid, else ``step_times[method]`` (seconds, e.g. from ``semiseg bench speed``),
+    either times ``speed_factor``: how much slower this machine is than the one those
+    were measured on (finished runs' records may come from another machine).
     """
     grid, base = read_grid(grid_path)
     configs = [base / c for c in grid.configs]
@@ -135,10 +134,11 @@ def grid_status(grid_path: str | Path, overrides: list[str] | None = None,
         if row.done and row.seconds_per_step:
             timed.setdefault(row.method, []).append(row.seconds_per_step)
     for row in rows:
-        if row.seconds_per_step is None and row.method in timed:
-            row.seconds_per_step = statistics.median(timed[row.method])
-        elif row.seconds_per_step is None:
-            row.seconds_per_step = (step_times or {}).get(row.method)
+        if row.seconds_per_step is not None:
+            continue
+        borrowed = (statistics.median(timed[row.method]) if row.method in timed
+                    else (step_times or {}).get(row.method))
+        row.seconds_per_step = None if borrowed is None else borrowed * speed_factor
     return rows
 
 

@@ -90,7 +90,7 @@ def read_grid(path: str | Path) -> tuple[Grid, Path]:
 
 def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
              only: dict[str, list[Any]] | None = None, until: float | None = None,
-             step_times: dict[str, float] | None = None) -> Path:
+             step_times: dict[str, float] | None = None, speed_factor: float = 1.0) -> Path:
     """Train every run of the grid that is not finished; returns the output folder.
 
     Args:
@@ -100,9 +100,16 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
             ``{"methods": ["bcp"], "labeled": [3], "seeds": [0]}`` (each must be in the grid).
         until: A deadline (epoch seconds): each run starts only if its estimated time
             (:func:`semiseg.grid_status.fits_before`) ends before it; the others are
-            skipped with a message and the next ones tried.
+            skipped with a message and the next ones tried. A run that starts and then
+            turns out too slow on this machine stops at a logging step (its ``last.pt``
+            kept); its measured step over the estimate's then scales ``speed_factor`` for
+            the runs after it.
         step_times: Seconds per step of methods with no finished run, for that estimate.
+        speed_factor: This machine's step time over that of the runs (or ``step_times``)
+            the estimates borrow from (see :func:`semiseg.grid_status.grid_status`).
     """
+    from semiseg.errors import RunPastDeadlineError
+
     grid, base = read_grid(grid_path)
     for key, values in (only or {}).items():
         outside = [v for v in values if v not in getattr(grid, key)]
@@ -112,16 +119,26 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
         setattr(grid, key, list(values))
     configs = [base / c for c in grid.configs]
     for run in grid_runs(grid, base, overrides):
+        estimate = None
         if until is not None:
             from semiseg.grid_status import fits_before, grid_status  # it imports this module
 
             # read again before each run: the last one's step time now counts
-            status = {r.name: r for r in grid_status(grid_path, overrides, step_times)}
+            status = {r.name: r for r in grid_status(grid_path, overrides, step_times,
+                                                     speed_factor)}
             fits, why = fits_before(status[run.name], until)
             if not fits:
                 print(why, flush=True)
                 continue
-        _train_or_resume(run.run_dir, configs, run.settings, run.record)
+            estimate = status[run.name].seconds_per_step
+        try:
+            _train_or_resume(run.run_dir, configs, run.settings, run.record, until)
+        except RunPastDeadlineError as err:
+            print(err, flush=True)
+            if estimate:
+                speed_factor *= max(1.0, err.seconds_per_step / estimate)
+                print(f"the estimates of the runs after it now take steps {speed_factor:.2f}x "
+                      "as long as the runs they borrow from", flush=True)
     return base / grid.out
 
 
@@ -199,11 +216,12 @@ def run_settings(grid: Grid, method: str, labeled: float, seed: int,
 
 
 def _train_or_resume(run_dir: Path, configs: list[Path], settings: list[str],
-                     record: Path | None = None) -> None:
+                     record: Path | None = None, deadline: float | None = None) -> None:
     """Skip a finished run, resume an interrupted one, else start it with ``settings``.
 
     With ``record``, a run found there is restored instead of trained, and a run that
-    finishes (or had finished without a record) has its record saved there.
+    finishes (or had finished without a record) has its record saved there. ``deadline``:
+    see :func:`semiseg.engine.loop.train`.
     """
     from semiseg.engine.loop import read_run_config, train
 
@@ -214,10 +232,10 @@ def _train_or_resume(run_dir: Path, configs: list[Path], settings: list[str],
         print(f"done already: {run_dir}", flush=True)
     elif (run_dir / "checkpoints" / "last.pt").is_file():
         print(f"resuming {run_dir}", flush=True)
-        train(read_run_config(run_dir), run_dir, resume=True)
+        train(read_run_config(run_dir), run_dir, resume=True, deadline=deadline)
     else:
         print(f"training {run_dir}", flush=True)
-        train(load_config(configs, settings), run_dir)
+        train(load_config(configs, settings), run_dir, deadline=deadline)
     if record is not None and not has_record(record):
         save_record(run_dir, record)
 

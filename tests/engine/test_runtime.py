@@ -9,6 +9,7 @@ from torch import nn
 
 from semiseg.engine.runtime import (
     cpu_model,
+    cpu_name,
     hardware_name,
     peak_rss_gib,
     reset_peak_memory,
@@ -65,16 +66,18 @@ def test_mn_trains_in_channels_last_on_cpu(tiny_dataset: Path) -> None:
     assert torch.isfinite(out.loss)
 
 
-def test_hardware_name_says_model_threads_and_processes() -> None:
+def test_hardware_name_says_model_instructions_threads_and_processes() -> None:
     threads = torch.get_num_threads()
+    simd = torch.backends.cpu.get_cpu_capability()  # e.g. AVX2 or AVX512
+    assert cpu_name() == f"{cpu_model()} ({simd})"
     try:
         torch.set_num_threads(2)
-        assert hardware_name(torch.device("cpu")) == f"{cpu_model()}, 2 threads"
+        assert hardware_name(torch.device("cpu")) == f"{cpu_model()} ({simd}), 2 threads"
         torch.set_num_threads(1)
-        assert hardware_name(torch.device("cpu")) == f"{cpu_model()}, 1 thread"
+        assert hardware_name(torch.device("cpu")) == f"{cpu_model()} ({simd}), 1 thread"
     finally:
         torch.set_num_threads(threads)
-    assert hardware_name(torch.device("cpu"), processes=4).startswith(f"4x {cpu_model()}")
+    assert hardware_name(torch.device("cpu"), processes=4).startswith(f"4x {cpu_name()}")
     assert cpu_model() and "\n" not in cpu_model()
 
 

@@ -1,6 +1,7 @@
 """SIGTERM / Ctrl-C while training: the run is saved at the next logging step and resumes."""
 
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.loop import train
 from semiseg.engine.stop import StopRequest
 from semiseg.engine.trainer import Trainer
-from semiseg.errors import RunStoppedError
+from semiseg.errors import RunPastDeadlineError, RunStoppedError
 from tests.conftest import tiny_config
 
 
@@ -116,3 +117,31 @@ def test_a_second_signal_stops_at_once_and_ignored_signals_stay_ignored() -> Non
             assert stop.signum == 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_run_too_slow_for_its_deadline_stops_saved_at_a_logging_step(
+        tiny_dataset: Path, tmp_path: Path) -> None:
+    # a deadline that has passed by the first logging step: at any speed the run would
+    # end after it, so it stops there with last.pt, and resumes without a deadline
+    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=8",
+                         "train.checkpoint_every=8", "train.val_every=8", "train.log_every=4")
+    run = tmp_path / "run"
+    with pytest.raises(RunPastDeadlineError, match=r"stopped .*run at step 4 of 8: at "
+                                                   r"[0-9.]+ s a step here it would end about "
+                                                   r".*, after the deadline .*; saved "
+                                                   r".*last\.pt; continue with") as stopped:
+        train(config, run, deadline=time.time() + 1e-3)
+    assert stopped.value.seconds_per_step > 0
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 4
+    assert train(config, run, resume=True)["iterations"] == 8
+
+
+def test_a_run_is_not_stopped_for_its_deadline_at_its_last_step_or_when_in_time(
+        tiny_dataset: Path, tmp_path: Path) -> None:
+    # the only logging step is the last: finishing costs less than stopping
+    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=4",
+                         "train.checkpoint_every=4", "train.val_every=4", "train.log_every=4")
+    assert train(config, tmp_path / "last", deadline=time.time() + 1e-3)["iterations"] == 4
+    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=4",
+                         "train.checkpoint_every=4", "train.val_every=4", "train.log_every=2")
+    assert train(config, tmp_path / "in-time", deadline=time.time() + 3600)["iterations"] == 4

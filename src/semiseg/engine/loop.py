@@ -37,12 +37,13 @@ from semiseg.data.profile import PROFILE_FILE, make_profile, write_profile
 from semiseg.data.splits import load_split, save_split
 from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.data import RunData
+from semiseg.engine.deadline import ends_after
 from semiseg.engine.distributed import DistInfo, all_reduce_mean, all_reduce_sum, shutdown
 from semiseg.engine.logging import RunLogger
 from semiseg.engine.runtime import hardware_name, peak_memory_gib, reset_peak_memory
 from semiseg.engine.stop import StopRequest
 from semiseg.engine.trainer import Trainer, build_trainer, method_from_checkpoint
-from semiseg.errors import RunStoppedError, SemisegError
+from semiseg.errors import RunPastDeadlineError, RunStoppedError, SemisegError
 from semiseg.evaluation import (
     Predictor,
     evaluate_network,
@@ -131,8 +132,11 @@ class _Session:
     """
 
     def __init__(self, trainer: Trainer, run_dir: Path, start_state: dict[str, Any] | None,
-                 t_start: float) -> None:
+                 t_start: float, deadline: float | None = None) -> None:
         self.trainer, self.info, self.t_cfg = trainer, trainer.dist, trainer.config.train
+        self.deadline = deadline  # epoch seconds (None: none)
+        self.projection = (math.nan, math.nan)  # (s/step, projected end) at the last check
+        self.stopped_late = False  # the stop came from the deadline, not from a signal
         self.ckpt_dir = run_dir / "checkpoints"
         self.t_start = t_start  # this session's set-up (data loading) counts as run time
         self.start, self.best = 0, {"dice_mean": -1.0, "step": -1}
@@ -144,6 +148,7 @@ class _Session:
             self.earlier = float(start_state.get("elapsed_seconds", 0.0))
             self.step_times = [float(t) for t in start_state.get("step_times", [])]
             self.val_pending = bool(start_state.get("val_pending"))
+        self.timed_before = len(self.step_times)  # intervals timed by earlier sessions
         self.logger = RunLogger(run_dir, self.t_cfg.iterations, self.start,
                                 self.t_cfg.progress_bar, enabled=self.info.is_main)
 
@@ -183,8 +188,25 @@ class _Session:
             self.save(self.start, "last.pt")  # a second resume must not validate again
             self.val_pending = False
 
+    def is_late(self, done: int, t_log: float, n_logged: int) -> bool:
+        """Whether, at this session's median step, the run would end after the deadline.
+
+        Sets :attr:`projection`. Only this session's intervals count (an earlier one may
+        have run on another machine), the current one included.
+        """
+        if self.deadline is None:
+            return False
+        times = [*self.step_times[self.timed_before:], (time.perf_counter() - t_log) / n_logged]
+        late, step, end = ends_after(self.deadline, time.time(), self.t_cfg.iterations - done,
+                                     times)
+        self.projection = (step, end)
+        return late
+
     def run_steps(self, stop: StopRequest) -> int:
         """Train from ``start`` to the last step; returns the step a stop ended at (0: none).
+
+        A stop comes from a signal (:class:`StopRequest`) or, with a deadline, from this
+        machine's speed (:meth:`is_late`, checked at each logging step but the last).
 
         Raises:
             NonFiniteLossError: a logged interval's loss was NaN/inf (last.pt kept).
@@ -208,9 +230,10 @@ class _Session:
             ckpt_now = done % t_cfg.checkpoint_every == 0 or is_last
             if not (log_now or val_now or ckpt_now):
                 continue
+            late = log_now and not is_last and self.is_late(done, t_log, n_logged)
             # the only host sync of the step loop: before anything is logged or saved
-            flags = all_reduce_mean({"bad": float(nonfinite), "stop": float(stop.signum)}, info,
-                                    trainer.device)
+            flags = all_reduce_mean({"bad": float(nonfinite), "stop": float(stop.signum),
+                                     "late": float(late)}, info, trainer.device)
             if flags["bad"] > 0:
                 raise NonFiniteLossError(
                     f"loss became NaN/inf between steps {done - n_logged + 1} and {done}; the last "
@@ -226,7 +249,8 @@ class _Session:
                                peak_memory_gib=peak_memory_gib(trainer.device))
                 self.logger.train(done, scalars)
                 sums, n_logged, t_log = {}, 0, time.perf_counter()
-            stop_now = flags["stop"] > 0  # seen by some rank: all save last.pt and stop
+            # seen by some rank: all save last.pt and stop
+            stop_now = flags["stop"] > 0 or flags["late"] > 0
             if val_now and not stop_now:
                 t_log += self.validate(done)  # validation time is not training speed
             if ckpt_now or stop_now:
@@ -235,22 +259,28 @@ class _Session:
                 self.save(done, "last.pt", val_pending=val_now and stop_now)
                 t_log += time.perf_counter() - t_ckpt  # nor is checkpointing
             if stop_now:
+                self.stopped_late = flags["stop"] == 0
                 return done
         return 0
 
 
-def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[str, Any]:
+def train(config: RunConfig, run_dir: str | Path, resume: bool = False,
+          deadline: float | None = None) -> dict[str, Any]:
     """Train ``config.method`` and evaluate its best checkpoint on the val cases.
 
     Args:
         config: The run config (for ``resume``, the one in ``run_dir``).
         run_dir: Output folder (created).
         resume: Continue from ``run_dir/checkpoints/last.pt``.
+        deadline: Epoch seconds: stop (saving ``last.pt``) at the first logging step whose
+            measured speed says the run, with its validations, would end after it.
 
     Returns:
         The run's ``result.json`` content (on every rank).
 
     Raises:
+        RunStoppedError: a stop signal (state saved).
+        RunPastDeadlineError: too slow for ``deadline`` (state saved).
         SemisegError: bad data, config, or a non-finite loss (last good checkpoint kept).
     """
     run_dir = Path(run_dir)
@@ -267,7 +297,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     if info.is_main and (not resume or not (run_dir / PROFILE_FILE).is_file()):
         # what predict needs of the data set, so the run folder predicts without it
         write_profile(make_profile(config.data, data.dataset, data.split.labeled), run_dir)
-    session = _Session(trainer, run_dir, start_state, t_start)
+    session = _Session(trainer, run_dir, start_state, t_start, deadline)
     session.logger.message(_start_line(trainer))
     for warning in data.warnings:
         session.logger.message(f"warning: {warning}")
@@ -277,15 +307,27 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False) -> dict[
     session.logger.close()
     if stopped_at:
         shutdown(info)
+        resume_hint = (f"saved {ckpt_dir / 'last.pt'}; continue with: semiseg train --resume "
+                       f"{run_dir}")
+        if session.stopped_late:
+            step, end = session.projection  # this rank's; the ranks step in lockstep
+            raise RunPastDeadlineError(
+                f"stopped {run_dir} at step {stopped_at} of {config.train.iterations}: at "
+                f"{step:.2f} s a step here it would end about {_clock(end)}, after the "
+                f"deadline {_clock(deadline or end)}; {resume_hint}", step)
         name = signal.Signals(stop.signum or signal.SIGTERM).name  # SIGTERM: another rank's
         raise RunStoppedError(f"stopped by {name} at step {stopped_at} of "
-                              f"{config.train.iterations}; saved {ckpt_dir / 'last.pt'}; "
-                              f"continue with: semiseg train --resume {run_dir}",
+                              f"{config.train.iterations}; {resume_hint}",
                               stop.signum or signal.SIGTERM)
     result = (finish_run(config, run_dir, data, trainer.device, trainer.amp, session.wall(),
                          session.step_times, info) if info.is_main else {})
     shutdown(info)
     return result
+
+
+def _clock(epoch: float) -> str:
+    """Local date and time, to the minute, of epoch seconds."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
 
 
 def _start_line(trainer: Trainer) -> str:

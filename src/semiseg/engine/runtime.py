@@ -147,14 +147,26 @@ def cpu_model() -> str:
     return "cpu"
 
 
-def hardware_name(device: torch.device, processes: int = 1) -> str:
-    """What a run trained on, for reading its wall time: GPU model, or CPU model and threads.
+def cpu_name() -> str:
+    """The CPU's model name and the widest vector instructions torch uses on it.
 
-    Examples: "NVIDIA H200", "2x NVIDIA H200" (two DDP processes), "AMD EPYC, 2 threads".
+    The model name alone can hide a 4-5x difference: two "AMD EPYC" machines of this
+    project's sessions, one with AVX-512 and one with AVX2 only, differ that much in
+    step time (BENCHMARKS.md). Example: "AMD EPYC (AVX2)".
+    """
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{cpu_model()} ({capability})" if capability else cpu_model()
+
+
+def hardware_name(device: torch.device, processes: int = 1) -> str:
+    """What a run trained on, for reading its wall time: GPU model, or CPU and threads.
+
+    Examples: "NVIDIA H200", "2x NVIDIA H200" (two DDP processes), "AMD EPYC (AVX512),
+    2 threads".
     """
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
         threads = torch.get_num_threads()
-        name = f"{cpu_model()}, {threads} thread{'s' if threads > 1 else ''}"
+        name = f"{cpu_name()}, {threads} thread{'s' if threads > 1 else ''}"
     return f"{processes}x {name}" if processes > 1 else name
