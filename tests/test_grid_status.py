@@ -148,3 +148,14 @@ def test_status_command_takes_a_speed_factor(tmp_path: Path, capsys) -> None:
         with pytest.raises(SystemExit):
             main(["bench", "status", str(path), "--speed-factor", bad])
         assert "--speed-factor: expected a number above 0" in capsys.readouterr().err
+
+
+def test_bench_run_with_every_run_skipped_reports_nothing_and_succeeds(
+        tmp_path: Path, capsys) -> None:
+    # a queue goes on to its next grid when this one has nothing that fits before --until
+    path = _grid(tmp_path)
+    assert main(["bench", "run", str(path), "--until", "23:59", "--step-time",
+                 "supervised=1e6", "--step-time", "mean_teacher=1e6"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped supervised-l1-s0: needs about" in out
+    assert out.rstrip().endswith("out: no finished runs yet, so no leaderboard")

@@ -450,6 +450,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
             until = parse_until(args.until) if args.until else None
             out = leaderboard.run_grid(args.grid, args.overrides, only, until,
                                        _step_times(args.step_times), args.speed_factor)
+            if not any(out.glob("*/result.json")):  # every run skipped (--until) or failed
+                print(f"{out}: no finished runs yet, so no leaderboard")
+                return
         else:
             out = Path(args.out)
         paths = leaderboard.write_leaderboard(out)
