@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from semiseg.cli import main
-from semiseg.engine.runtime import cpu_name
+from semiseg.engine.runtime import cpu_name, resolve_amp
 from semiseg.errors import ConfigError
 from semiseg.leaderboard import (
     Grid,
@@ -27,6 +28,10 @@ from semiseg.leaderboard import (
 )
 
 pytestmark = pytest.mark.slow
+
+# what the TINY runs below train on: this CPU, 2 threads, train.amp auto's precision here
+HERE = (f"{cpu_name()}, 2 threads, "
+        f"{'bf16' if resolve_amp('auto', torch.device('cpu')) else 'fp32'}")
 
 TINY = ["data.patch_size=[32, 32]", "data.batch_size=4", "data.labeled_batch_size=2",
         "model.channels=[4, 8]", "model.dropout=[0, 0]", "train.iterations=4",
@@ -161,7 +166,7 @@ def test_leaderboard_rows(grid_out: Path) -> None:
         ("mean_teacher", 1), ("supervised", 1), ("mean_teacher", 2), ("supervised", 2)]
     for r in rows:
         assert r["seeds"] == [0, 1] and r["dice"]["n"] == 2
-        assert [h for h, _ in r["hardware"]] == [f"{cpu_name()}, 2 threads"] * 2  # TINY
+        assert [h for h, _ in r["hardware"]] == [HERE] * 2  # TINY
         assert set(r["per_class"]) == {"RV", "Myo", "LV"}
         assert "lv_ef_mae" in r  # cardiac phantom (NaN EF when a 4-step net finds no LV)
         # each method against supervised of its budget, per val patient (2 x 2 frames)
@@ -178,7 +183,7 @@ def test_leaderboard_rows(grid_out: Path) -> None:
     assert "Dice vs supervised, per patient" in (grid_out / "leaderboard.md").read_text()
     assert "Patient by patient against supervised" in (grid_out / "report.html").read_text()
     assert "dice_vs_supervised_p_wilcoxon" in (grid_out / "leaderboard.csv").read_text()
-    assert f"| {cpu_name()}, 2 threads |" in (grid_out / "leaderboard.md").read_text()
+    assert f"| {HERE} |" in (grid_out / "leaderboard.md").read_text()
 
 
 def test_method_colours_distinct_for_a_dozen_methods() -> None:
@@ -295,9 +300,14 @@ def test_csv_has_the_paired_columns_even_when_the_first_row_lacks_them(tmp_path:
 
 def test_hardware_label_of_new_old_and_shared_runs() -> None:
     assert hardware_label({"hardware": "NVIDIA H200", "device": "cuda:0"}) == "NVIDIA H200"
-    assert hardware_label({"device": "cpu"}) == "cpu"  # records from before the field
-    assert (hardware_label({"hardware": "NVIDIA H200", "shared_device_runs": 12})
-            == "NVIDIA H200, shared by up to 12 runs")
+    assert hardware_label({"device": "cpu"}) == "cpu"  # records from before the fields
+    assert (hardware_label({"hardware": "NVIDIA H200", "shared_device_runs": 12,
+                            "amp": "torch.bfloat16"})
+            == "NVIDIA H200, bf16, shared by up to 12 runs")
+    assert [hardware_label({"hardware": "AMD EPYC (AVX2), 2 threads", "amp": amp})
+            for amp in ("None", "torch.bfloat16", "torch.float16")] == [
+        "AMD EPYC (AVX2), 2 threads, fp32", "AMD EPYC (AVX2), 2 threads, bf16",
+        "AMD EPYC (AVX2), 2 threads, fp16"]
 
 
 def test_pool_folds_weights_each_fold_by_its_cases() -> None:

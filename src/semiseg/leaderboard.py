@@ -316,13 +316,23 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def hardware_label(result: dict[str, Any]) -> str:
-    """What a run trained on: ``result.json``'s hardware (older records: its device).
+# result.json's "amp" (str of the autocast dtype) as a precision name
+PRECISIONS = {"torch.bfloat16": "bf16", "torch.float16": "fp16", "None": "fp32"}
 
-    A run that shared its GPU with other runs (``benchmarks/gpu_pool.py``) says so, since
-    its wall time is then not that of a run alone on the chip.
+
+def hardware_label(result: dict[str, Any]) -> str:
+    """What a run trained on, and in what precision: e.g. "AMD EPYC, 2 threads, bf16".
+
+    ``result.json``'s hardware (older records: its device) and its autocast precision
+    (``train.amp: auto`` trains in bf16 on a CPU with native bf16 and in fp32 on one
+    without, so seeds of one protocol can differ in both, and a row shows it). A run that
+    shared its GPU with other runs (``benchmarks/gpu_pool.py``) says so, since its wall
+    time is then not that of a run alone on the chip.
     """
     label = result.get("hardware") or result.get("device", "unknown")
+    precision = PRECISIONS.get(str(result["amp"])) if "amp" in result else None
+    if precision:
+        label = f"{label}, {precision}"
     shared = result.get("shared_device_runs", 1)
     return f"{label}, shared by up to {shared} runs" if shared > 1 else label
 
