@@ -5,13 +5,15 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from semiseg.cli import main
 from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.loop import train
+from semiseg.engine.runtime import resolve_amp
 from semiseg.engine.stop import StopRequest
 from semiseg.engine.trainer import Trainer
-from semiseg.errors import RunPastDeadlineError, RunStoppedError
+from semiseg.errors import ConfigError, RunPastDeadlineError, RunStoppedError
 from tests.conftest import tiny_config
 
 
@@ -145,3 +147,42 @@ def test_a_run_is_not_stopped_for_its_deadline_at_its_last_step_or_when_in_time(
     config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=4",
                          "train.checkpoint_every=4", "train.val_every=4", "train.log_every=2")
     assert train(config, tmp_path / "in-time", deadline=time.time() + 3600)["iterations"] == 4
+
+
+@pytest.mark.parametrize("earlier", ["torch.bfloat16", "None"])
+def test_a_resume_keeps_the_precision_of_the_runs_earlier_sessions(
+        tiny_dataset: Path, tmp_path: Path, earlier: str, capsys) -> None:
+    # train.amp auto resolves per machine (bf16 with native bf16, else fp32): a run that
+    # started on the other kind of CPU continues in its first precision, and says so
+    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=4",
+                         "train.checkpoint_every=2", "train.val_every=4", "train.log_every=2",
+                         "train.amp=auto")
+    run = tmp_path / "run"
+    with pytest.raises(RunPastDeadlineError):  # a stop at step 2 leaves last.pt
+        train(config, run, deadline=time.time() + 1e-3)
+    path = run / "checkpoints" / "last.pt"
+    state = load_checkpoint(path)
+    here = state["amp"]
+    assert here == str(resolve_amp("auto", torch.device("cpu")))
+    state["amp"] = earlier  # as if the first session ran on the other machine
+    torch.save(state, path)
+    result = train(config, run, resume=True)
+    assert result["amp"] == earlier
+    out = capsys.readouterr().err  # the run's messages go to stderr
+    name = {"torch.bfloat16": "bf16", "None": "fp32"}[earlier]
+    said = f"train.amp auto: continuing in {name}, the precision of the run's earlier sessions"
+    assert (said in out) == (earlier != here)  # nothing to say when the machines agree
+
+
+def test_a_run_trained_in_fp16_on_cuda_cannot_resume_on_the_cpu(
+        tiny_dataset: Path, tmp_path: Path) -> None:
+    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=4",
+                         "train.checkpoint_every=2", "train.val_every=4", "train.log_every=2")
+    run = tmp_path / "run"
+    with pytest.raises(RunPastDeadlineError):
+        train(config, run, deadline=time.time() + 1e-3)
+    state = load_checkpoint(run / "checkpoints" / "last.pt")
+    state["amp"] = "torch.float16"
+    torch.save(state, run / "checkpoints" / "last.pt")
+    with pytest.raises(ConfigError, match=r"'train\.amp': auto trained this run in fp16 on CUDA"):
+        train(config, run, resume=True)

@@ -301,6 +301,8 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False,
     session.logger.message(_start_line(trainer))
     for warning in data.warnings:
         session.logger.message(f"warning: {warning}")
+    for note in trainer.notes:  # e.g. a resume that keeps its earlier sessions' precision
+        session.logger.message(note)
     session.catch_up()
     with StopRequest() as stop:
         stopped_at = session.run_steps(stop)

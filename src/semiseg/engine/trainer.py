@@ -27,6 +27,7 @@ from semiseg.engine.distributed import DistInfo, init_distributed, local_device,
 from semiseg.engine.optim import build_optimizer, lr_factor, set_lr
 from semiseg.engine.runtime import (
     configure_threads,
+    cpu_has_native_bf16,
     resolve_amp,
     resolve_channels_last,
     resolve_device,
@@ -173,6 +174,7 @@ class Trainer:
     dist: DistInfo
     setup_seconds: float
     ddp: nn.Module | None = None
+    notes: list[str] = field(default_factory=list)  # said once the run's start line is out
     _phase: Phase | None = field(default=None, repr=False)
 
     def step(self, step: int) -> tuple[StepOutput, float]:
@@ -197,6 +199,38 @@ class Trainer:
         self.scaler.update()
         self.method.on_after_optimizer_step(progress)
         return out, lr
+
+    def keep_precision(self, saved: str | None) -> None:
+        """Continue in the precision of the run's earlier sessions when ``train.amp`` is auto.
+
+        ``auto`` resolves per machine (bf16 on CPUs with native bf16 and on CUDA, fp32 on
+        other CPUs), so a run resumed on another machine would change precision mid-run,
+        and its result would name only the last one. It keeps the first instead, and says
+        so (bf16 without native support is emulated: 8-9x slower on an AVX2 CPU,
+        BENCHMARKS.md). An explicit ``train.amp`` is the user's choice and is kept.
+
+        Args:
+            saved: ``str`` of the autocast dtype in the checkpoint (None: older checkpoint).
+
+        Raises:
+            ConfigError: The run trained in fp16, which needs CUDA, and this device is not.
+        """
+        dtypes = {"None": None, "torch.bfloat16": torch.bfloat16, "torch.float16": torch.float16}
+        if self.config.train.amp != "auto" or saved not in dtypes or dtypes[saved] == self.amp:
+            return
+        wanted = dtypes[saved]
+        if wanted == torch.float16 and self.device.type != "cuda":
+            raise ConfigError(f"config key 'train.amp': auto trained this run in fp16 on CUDA; "
+                              f"it cannot continue in fp16 on {self.device}: resume it on a GPU")
+        names = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+        emulated = (wanted == torch.bfloat16 and self.device.type == "cpu"
+                    and not cpu_has_native_bf16())
+        self.notes.append(f"train.amp auto: continuing in {names[wanted]}, the precision of the "
+                          f"run's earlier sessions, not {names[self.amp]} (auto's choice here)"
+                          + ("; this CPU has no native bf16, so steps are several times slower"
+                             if emulated else ""))
+        self.amp = wanted
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=wanted == torch.float16)
 
     def _rng_state(self) -> dict[str, Any]:
         state: dict[str, Any] = {f"gen_{k}": g.get_state() for k, g in self.gens.items()}
@@ -228,7 +262,8 @@ class Trainer:
         state = {"method": self.method.state_dict(), "optimizer": self.optimizer.state_dict(),
                  "scaler": self.scaler.state_dict(), "rng": self._rng_state(),
                  "bank_labeled": self.data.labeled.state_dict(), "step": step, "best": best,
-                 "config": to_dict(self.config), "provenance": provenance()}
+                 "config": to_dict(self.config), "provenance": provenance(),
+                 "amp": str(self.amp)}
         if self.data.unlabeled is not None:
             state["bank_unlabeled"] = self.data.unlabeled.state_dict()
         return state
@@ -237,6 +272,7 @@ class Trainer:
         """Restore :meth:`state_dict`; returns ``(step, best)``."""
         self.method.load_state_dict(state["method"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.keep_precision(state.get("amp"))
         self.scaler.load_state_dict(state["scaler"])
         self._load_rng_state(state["rng"])
         self.data.labeled.load_state_dict(state["bank_labeled"])
