@@ -26,11 +26,11 @@ snap=bench_out/snapshots/$sha
 [ -d "$snap" ] || git worktree add --detach "$snap" HEAD > /dev/null
 export PYTHONPATH="$PWD/$snap/src"
 if [ -n "${SEMISEG_UNTIL:-}" ]; then
-  # Sessions do not always get the same CPU: an AVX2-only EPYC took 4.4-4.9x the step
-  # time of the AVX-512 one that the records and step times below come from (BENCHMARKS.md,
-  # "A slower CPU"). Time supervised's acdc-dev step here against its 0.231 s there and
-  # scale every estimate by the ratio (never below 1: noise must not squeeze runs in);
-  # the loop still stops a run whose own steps say it would end too late.
+  # Sessions do not always get the same CPU: an AVX2-only EPYC took 3.9-5.3x the step
+  # time (supervised 4.4-4.8x) of the AVX-512 one that the records and step times come
+  # from (BENCHMARKS.md, "A slower CPU"). Time supervised's acdc-dev step here against its
+  # 0.231 s there and scale every estimate by the ratio (never below 1: noise must not
+  # squeeze runs in); the loop still stops a run whose own steps say it would end too late.
   here=$(.venv/bin/semiseg bench speed --config configs/acdc/dev.yaml \
            --set method.name=supervised --steps 6 --warmup 2 2>/dev/null \
          | sed -n 's/.*median_s_per_it=\([0-9.]*\).*/\1/p' || true)
