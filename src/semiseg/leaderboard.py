@@ -44,7 +44,7 @@ import numpy as np
 from semiseg.atomic import atomic_path, write_text_atomic
 from semiseg.config import from_dict, load_config
 from semiseg.config_yaml import read_yaml
-from semiseg.errors import ConfigError, SemisegError
+from semiseg.errors import ConfigError, RunPastDeadlineError, SemisegError
 from semiseg.metrics.compare import (
     cv_folds,
     format_comparison,
@@ -52,6 +52,7 @@ from semiseg.metrics.compare import (
     patient_scores,
 )
 from semiseg.metrics.report import METRICS, OPTIONAL_METRICS
+from semiseg.precision import PRECISION_NAMES
 from semiseg.run_records import has_record, restore_record, save_record
 
 # every other method of a budget is compared with this one, patient by patient
@@ -108,8 +109,6 @@ def run_grid(grid_path: str | Path, overrides: list[str] | None = None,
         speed_factor: This machine's step time over that of the runs (or ``step_times``)
             the estimates borrow from (see :func:`semiseg.grid_status.grid_status`).
     """
-    from semiseg.errors import RunPastDeadlineError
-
     grid, base = read_grid(grid_path)
     for key, values in (only or {}).items():
         outside = [v for v in values if v not in getattr(grid, key)]
@@ -316,10 +315,6 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-# result.json's "amp" (str of the autocast dtype) as a precision name
-PRECISIONS = {"torch.bfloat16": "bf16", "torch.float16": "fp16", "None": "fp32"}
-
-
 def hardware_label(result: dict[str, Any]) -> str:
     """What a run trained on, and in what precision: e.g. "AMD EPYC, 2 threads, bf16".
 
@@ -330,7 +325,7 @@ def hardware_label(result: dict[str, Any]) -> str:
     time is then not that of a run alone on the chip.
     """
     label = result.get("hardware") or result.get("device", "unknown")
-    precision = PRECISIONS.get(str(result["amp"])) if "amp" in result else None
+    precision = PRECISION_NAMES.get(str(result["amp"])) if "amp" in result else None
     if precision:
         label = f"{label}, {precision}"
     shared = result.get("shared_device_runs", 1)

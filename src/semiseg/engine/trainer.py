@@ -46,6 +46,7 @@ from semiseg.methods import (
     create_method,
 )
 from semiseg.nets import NETWORKS
+from semiseg.precision import PRECISION_NAMES
 from semiseg.version import provenance
 
 
@@ -215,18 +216,18 @@ class Trainer:
         Raises:
             ConfigError: The run trained in fp16, which needs CUDA, and this device is not.
         """
-        dtypes = {"None": None, "torch.bfloat16": torch.bfloat16, "torch.float16": torch.float16}
+        dtypes = {str(d): d for d in (None, torch.bfloat16, torch.float16)}
         if self.config.train.amp != "auto" or saved not in dtypes or dtypes[saved] == self.amp:
             return
         wanted = dtypes[saved]
         if wanted == torch.float16 and self.device.type != "cuda":
             raise ConfigError(f"config key 'train.amp': auto trained this run in fp16 on CUDA; "
                               f"it cannot continue in fp16 on {self.device}: resume it on a GPU")
-        names = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
         emulated = (wanted == torch.bfloat16 and self.device.type == "cpu"
                     and not cpu_has_native_bf16())
-        self.notes.append(f"train.amp auto: continuing in {names[wanted]}, the precision of the "
-                          f"run's earlier sessions, not {names[self.amp]} (auto's choice here)"
+        self.notes.append(f"train.amp auto: continuing in {PRECISION_NAMES[saved]}, the precision "
+                          f"of the run's earlier sessions, not {PRECISION_NAMES[str(self.amp)]} "
+                          "(auto's choice here)"
                           + ("; this CPU has no native bf16, so steps are several times slower"
                              if emulated else ""))
         self.amp = wanted
