@@ -31,6 +31,14 @@ class TestTransMedSeg(MethodContract):
         expected = logs["loss_sup"] + logs["w_cons"] * (logs["loss_cons"] + logs["loss_tsa"])
         assert torch.allclose(out.loss.detach(), expected, atol=1e-5)
 
+    def test_transfer_weight_zero_drops_the_term_only(self) -> None:
+        self.params = {"transfer_weight": 0.0}
+        out = self.step(self.make(2), tiny_batch(2))
+        logs = out.logs
+        assert logs["loss_tsa"] > 0  # still computed and logged
+        expected = logs["loss_sup"] + logs["w_cons"] * logs["loss_cons"]
+        assert torch.allclose(out.loss.detach(), expected, atol=1e-6)
+
 
 def test_class_statistics_by_hand() -> None:
     feats = torch.tensor([[1.0, 2.0, 3.0, 10.0], [0.0, 0.0, 2.0, 4.0]]).view(1, 2, 2, 2)

@@ -18,7 +18,9 @@ is minimised (ISDA-style), at negligible cost. Realised here as:
   classifier ``w`` the expected CE is bounded (Jensen) by CE on the logits
   ``z_j + lam (w_j - w_y)^T d_y + lam / 2 (w_j - w_y)^T Sigma_y (w_j - w_y)``, computed
   from ``K x K`` tables: negligible cost. ``lam = lambda0 * t`` grows linearly over the
-  run (ISDA's schedule, ``lambda0`` 0.5); the term's weight is the consistency weight.
+  run (ISDA's schedule, ``lambda0`` 0.5); the term's weight is ``transfer_weight`` (1)
+  times the consistency weight. ``transfer_weight: 0`` leaves Mean Teacher with the
+  memory and a teacher that also sees the labeled images (an ablation).
 
 Deviations: the paper's numbers are unpublished (all above are the toolkit's choices);
 the student's classifier is the UNet's 3x3 output convolution, whose spatially summed
@@ -99,6 +101,7 @@ class TransMedSeg(MeanTeacher):
 
         lambda0: float = 0.5
         memory_decay: float = 0.99
+        transfer_weight: float = 1.0
 
     def __init__(self, config: Config, net: NetSpec) -> None:
         super().__init__(config, net)
@@ -149,6 +152,6 @@ class TransMedSeg(MeanTeacher):
         table = augmentation_terms(self.classifier_weight().float(), shift.float(), cov.float(),
                                    lam)
         loss_tsa = transferable_cross_entropy(self.student.head(feats_t), labels, table)
-        loss = loss_sup + weight * (loss_cons + loss_tsa)
+        loss = loss_sup + weight * (loss_cons + cfg.transfer_weight * loss_tsa)
         return StepOutput(loss, {"loss_sup": loss_sup.detach(), "loss_cons": loss_cons.detach(),
                                  "loss_tsa": loss_tsa.detach(), "w_cons": weight, "lambda": lam})
