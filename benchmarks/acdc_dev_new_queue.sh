@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6's acdc-dev table (the five new methods, 15 min to 2 h a run here): 3 labeled
-# patients (seed 0, then seed 1), then 7, then the ablations that test our reading of two
-# rows (grids acdc-dev-cad-no-dte.yaml, acdc-dev-medl-no-unlabeled.yaml; BENCHMARKS.md).
+# patients (seed 0, then seed 1), then 7, then the ablations that test our reading of three
+# rows (grids acdc-dev-cad-no-dte.yaml, acdc-dev-medl-no-unlabeled.yaml,
+# acdc-dev-transmedseg-no-transfer.yaml; BENCHMARKS.md).
 # Resumable and skipped when done:
 #   nohup benchmarks/acdc_dev_new_queue.sh > bench_out/acdc-dev-new-queue.log 2>&1 &
 source "$(dirname "$0")/queue_common.sh"
@@ -11,5 +12,6 @@ done
 for seed in 0 1; do
   run acdc-dev-cad-no-dte.yaml cad 3 "$seed"
   run acdc-dev-medl-no-unlabeled.yaml medl 3 "$seed"
+  run acdc-dev-transmedseg-no-transfer.yaml transmedseg 3 "$seed"
 done
 semiseg bench report bench_out/acdc-dev
