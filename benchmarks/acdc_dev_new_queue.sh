@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6's acdc-dev table (the five new methods, 15 min to 2 h a run here): 3 labeled
-# patients (seed 0, then seed 1), then 7, then the ablations that test our reading of three
+# patients (seed 0, then seed 1), then 7, then the ablations that test our reading of four
 # rows (grids acdc-dev-cad-no-dte.yaml, acdc-dev-medl-no-unlabeled.yaml,
-# acdc-dev-transmedseg-no-transfer.yaml; BENCHMARKS.md).
+# acdc-dev-transmedseg-no-transfer.yaml, acdc-dev-m3hl-no-hl.yaml; BENCHMARKS.md).
 # Resumable and skipped when done:
 #   nohup benchmarks/acdc_dev_new_queue.sh > bench_out/acdc-dev-new-queue.log 2>&1 &
 source "$(dirname "$0")/queue_common.sh"
@@ -13,5 +13,6 @@ for seed in 0 1; do
   run acdc-dev-cad-no-dte.yaml cad 3 "$seed"
   run acdc-dev-medl-no-unlabeled.yaml medl 3 "$seed"
   run acdc-dev-transmedseg-no-transfer.yaml transmedseg 3 "$seed"
+  run acdc-dev-m3hl-no-hl.yaml m3hl 3 "$seed"
 done
 semiseg bench report bench_out/acdc-dev
