@@ -14,5 +14,6 @@ for seed in 0 1; do
   run acdc-dev-medl-no-unlabeled.yaml medl 3 "$seed"
   run acdc-dev-transmedseg-no-transfer.yaml transmedseg 3 "$seed"
   run acdc-dev-m3hl-no-hl.yaml m3hl 3 "$seed"
+  run acdc-dev-m3hl-fp32.yaml m3hl 3 "$seed"  # the ablation's control, same precision
 done
 semiseg bench report bench_out/acdc-dev
