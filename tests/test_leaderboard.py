@@ -308,6 +308,17 @@ def test_hardware_label_of_new_old_and_shared_runs() -> None:
             for amp in ("None", "torch.bfloat16", "torch.float16")] == [
         "AMD EPYC (AVX2), 2 threads, fp32", "AMD EPYC (AVX2), 2 threads, bf16",
         "AMD EPYC (AVX2), 2 threads, fp16"]
+    # a run resumed on another machine names both; one machine in every session, just it
+    def session(hardware: str | None) -> dict:
+        return {"hardware": hardware}
+
+    avx2, avx512 = "AMD EPYC (AVX2), 2 threads", "AMD EPYC (AVX512), 2 threads"
+    assert hardware_label({"hardware": avx512, "amp": "None",
+                           "sessions": [session(avx2), session(avx512), session(avx2)]}) == (
+        f"{avx2} then {avx512}, fp32")
+    assert hardware_label({"hardware": avx2, "sessions": [session(avx2), session(avx2)]}) == avx2
+    assert hardware_label({"hardware": avx2, "sessions": [session(None), session(avx2)]}) == (
+        f"unrecorded then {avx2}")
 
 
 def test_pool_folds_weights_each_fold_by_its_cases() -> None:

@@ -59,3 +59,21 @@ def test_info_command(tiny_supervised_run: Path, tmp_path: Path, capsys) -> None
     assert main(["info", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"error: {tmp_path}: not a run folder (no config.yaml)"
+
+
+def test_a_run_resumed_elsewhere_lists_its_sessions(tiny_supervised_run: Path,
+                                                   tmp_path: Path) -> None:
+    import json
+
+    run = Path(shutil.copytree(tiny_supervised_run, tmp_path / "run"))
+    result = json.loads((run / "result.json").read_text())
+    assert len(result["sessions"]) == 1  # one session: the summary line says it all
+    assert "steps 0-" not in format_run_info(run_info(run))
+    result["sessions"] = [
+        {"steps": [0, 1500], "hardware": None, "git": None, "wall_seconds": 600.0},
+        {"steps": [1500, 4000], "hardware": "AMD EPYC (AVX512), 2 threads", "git": "abc1234",
+         "wall_seconds": 1200.0}]
+    (run / "result.json").write_text(json.dumps(result))
+    text = format_run_info(run_info(run))
+    assert "    steps 0-1500: 10.0 min on an unrecorded machine\n" in text
+    assert "    steps 1500-4000: 20.0 min on AMD EPYC (AVX512), 2 threads, git abc1234" in text

@@ -322,9 +322,15 @@ def hardware_label(result: dict[str, Any]) -> str:
     (``train.amp: auto`` trains in bf16 on a CPU with native bf16 and in fp32 on one
     without, so seeds of one protocol can differ in both, and a row shows it). A run that
     shared its GPU with other runs (``benchmarks/gpu_pool.py``) says so, since its wall
-    time is then not that of a run alone on the chip.
+    time is then not that of a run alone on the chip; so does one whose sessions ran on
+    different machines ("A then B", from ``result.json``'s sessions).
     """
-    label = result.get("hardware") or result.get("device", "unknown")
+    machines = list(dict.fromkeys(s["hardware"] or "unrecorded"
+                                  for s in result.get("sessions", [])))
+    if len(machines) > 1:  # resumed elsewhere: its wall time is no one machine's
+        label = " then ".join(machines)
+    else:
+        label = result.get("hardware") or result.get("device", "unknown")
     precision = PRECISION_NAMES.get(str(result["amp"])) if "amp" in result else None
     if precision:
         label = f"{label}, {precision}"

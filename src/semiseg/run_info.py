@@ -74,6 +74,7 @@ def run_info(run_dir: str | Path) -> dict[str, Any]:
                                    if k in result["clinical"]}
         info["wall_minutes"] = result["wall_seconds"] / 60
         info["device"] = result.get("hardware") or result.get("device", "")
+        info["sessions"] = result.get("sessions", [])
         info["version"] = result.get("provenance", {})
     else:
         row = last_logged_row(run_dir)
@@ -119,6 +120,10 @@ def format_run_info(info: dict[str, Any]) -> str:
         lines.append(f"  trained in {info['wall_minutes']:.1f} min on {info['device']}"
                      + (f" (semiseg {version.get('semiseg')}, git {version.get('git')})"
                         if version else ""))
+        if len(info.get("sessions", [])) > 1:  # resumed: which steps ran where, on what code
+            lines += [f"    steps {s['steps'][0]}-{s['steps'][1]}: {s['wall_seconds'] / 60:.1f} min"
+                      f" on {s['hardware'] or 'an unrecorded machine'}"
+                      + (f", git {s['git']}" if s["git"] else "") for s in info["sessions"]]
     size = sum(info["ship"].values()) / 2**20
     missing = info.get("missing_to_predict_without_data", [])
     if info["portable"]:

@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from semiseg.cli import main
-from semiseg.engine.checkpoint import load_checkpoint
+from semiseg.engine.checkpoint import load_checkpoint, save_checkpoint
 from semiseg.engine.loop import train
-from semiseg.engine.runtime import resolve_amp
+from semiseg.engine.runtime import hardware_name, resolve_amp
 from semiseg.engine.stop import StopRequest
 from semiseg.engine.trainer import Trainer
 from semiseg.errors import ConfigError, RunPastDeadlineError, RunStoppedError
+from semiseg.version import provenance
 from tests.conftest import tiny_config
 
 
@@ -64,6 +65,37 @@ def test_sigterm_saves_at_the_next_logging_step_and_the_run_resumes(
     result = train(config, run, resume=True)
     assert result["iterations"] == 8
     assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 8
+    # each session says which steps it trained, where, on what code and how fast
+    first, second = result["sessions"]
+    assert (first["steps"], second["steps"]) == ([0, 4], [4, 8])
+    for session in (first, second):
+        assert session["hardware"] == hardware_name(torch.device("cpu"))
+        assert session["git"] == provenance()["git"] and session["amp"] == result["amp"]
+        assert session["median_seconds_per_iteration"] > 0 and session["wall_seconds"] > 0
+    assert result["wall_seconds"] == pytest.approx(first["wall_seconds"]
+                                                   + second["wall_seconds"], abs=1.0)
+
+
+def test_a_checkpoint_without_session_records_resumes_with_an_unrecorded_first_session(
+        tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # last.pt written by a version before the records: its steps, wall time and step
+    # times are known, its machine and code are not, and the record does not guess them
+    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=8",
+                         "train.checkpoint_every=8", "train.val_every=8", "train.log_every=4")
+    run = tmp_path / "run"
+    _signal_at(monkeypatch, 1, signal.SIGTERM)
+    with pytest.raises(RunStoppedError):
+        train(config, run)
+    last = run / "checkpoints" / "last.pt"
+    state = load_checkpoint(last)
+    del state["sessions"]
+    save_checkpoint(state, last)
+    monkeypatch.undo()
+    old, new = train(config, run, resume=True)["sessions"]
+    assert old == {"steps": [0, 4], "started": None, "hardware": None, "amp": None,
+                   "git": None, "wall_seconds": round(state["elapsed_seconds"], 1),
+                   "median_seconds_per_iteration": state["step_times"][0]}
+    assert new["steps"] == [4, 8] and new["hardware"]
 
 
 def test_a_run_stopped_at_its_last_step_validates_on_resume_and_keeps_its_step_time(

@@ -127,8 +127,9 @@ class _Session:
 
     What must survive a stop rides in ``last.pt`` (:meth:`snapshot`): the steps done, the
     best validation, the wall seconds of earlier sessions, every logging interval's mean
-    step time (so a resumed run's median step is its whole run's) and whether the step it
-    stopped at still owes its validation.
+    step time (so a resumed run's median step is its whole run's), whether the step it
+    stopped at still owes its validation, and a record of each session (:meth:`history`):
+    a run resumed across machines or commits says which steps ran where, on what code.
     """
 
     def __init__(self, trainer: Trainer, run_dir: Path, start_state: dict[str, Any] | None,
@@ -143,12 +144,20 @@ class _Session:
         self.earlier = 0.0  # wall seconds of the run's earlier sessions (before a resume)
         self.step_times: list[float] = []  # mean step time of each logging interval
         self.val_pending = False
+        self.sessions: list[dict[str, Any]] = []  # earlier sessions' records
         if start_state is not None:
             self.start, self.best = trainer.load_state_dict(start_state)
             self.earlier = float(start_state.get("elapsed_seconds", 0.0))
             self.step_times = [float(t) for t in start_state.get("step_times", [])]
             self.val_pending = bool(start_state.get("val_pending"))
+            self.sessions = [dict(s) for s in start_state.get("sessions", [])]
+            if not self.sessions and self.start > 0:  # a checkpoint older than the records
+                self.sessions = [session_record(0, self.start, None, None, None, None,
+                                                self.earlier, self.step_times)]
         self.timed_before = len(self.step_times)  # intervals timed by earlier sessions
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.hardware = hardware_name(trainer.device, self.info.world_size)
+        self.code = provenance().get("git")
         self.logger = RunLogger(run_dir, self.t_cfg.iterations, self.start,
                                 self.t_cfg.progress_bar, enabled=self.info.is_main)
 
@@ -162,7 +171,16 @@ class _Session:
         state["elapsed_seconds"] = self.wall()
         state["step_times"] = list(self.step_times)
         state["val_pending"] = val_pending
+        state["sessions"] = self.history(done)
         return state
+
+    def history(self, done: int) -> list[dict[str, Any]]:
+        """Each session's record (:func:`session_record`), this one's up to step ``done``."""
+        return [*self.sessions,
+                session_record(self.start, done, self.started, self.hardware,
+                               str(self.trainer.amp), self.code,
+                               time.perf_counter() - self.t_start,
+                               self.step_times[self.timed_before:])]
 
     def save(self, done: int, name: str, val_pending: bool = False) -> None:
         """Write ``checkpoints/<name>`` (rank 0 only; every rank builds the state)."""
@@ -264,6 +282,31 @@ class _Session:
         return 0
 
 
+def session_record(first: int, done: int, started: str | None, hardware: str | None,
+                   amp: str | None, git: str | None, wall_seconds: float,
+                   step_times: list[float]) -> dict[str, Any]:
+    """What one training session of a run did, for ``last.pt`` and ``result.json``.
+
+    Args:
+        first: Steps done when the session began.
+        done: Steps done when it ended (or now).
+        started: Local ISO time it began; None (like ``hardware``, ``amp`` and ``git``)
+            for a session whose checkpoint predates these records.
+        hardware: :func:`~semiseg.engine.runtime.hardware_name`.
+        amp: The autocast dtype (``"None"``: fp32).
+        git: The code's commit.
+        wall_seconds: The session's wall time, set-up and validations included.
+        step_times: Its logging intervals' mean step times.
+
+    Returns:
+        A JSON-ready dict; ``median_seconds_per_iteration`` is None without a timed interval.
+    """
+    return {"steps": [first, done], "started": started, "hardware": hardware, "amp": amp,
+            "git": git, "wall_seconds": round(wall_seconds, 1),
+            "median_seconds_per_iteration": (float(np.median(step_times)) if step_times
+                                             else None)}
+
+
 def train(config: RunConfig, run_dir: str | Path, resume: bool = False,
           deadline: float | None = None) -> dict[str, Any]:
     """Train ``config.method`` and evaluate its best checkpoint on the val cases.
@@ -322,7 +365,8 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False,
                               f"{config.train.iterations}; {resume_hint}",
                               stop.signum or signal.SIGTERM)
     result = (finish_run(config, run_dir, data, trainer.device, trainer.amp, session.wall(),
-                         session.step_times, info) if info.is_main else {})
+                         session.step_times, info,
+                         session.history(config.train.iterations)) if info.is_main else {})
     shutdown(info)
     return result
 
@@ -347,8 +391,13 @@ def _start_line(trainer: Trainer) -> str:
 
 def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.device,
                amp: torch.dtype | None, wall: float, step_times: list[float],
-               info: DistInfo | None = None) -> dict[str, Any]:
-    """Evaluate ``best.pt`` on the val cases with all metrics; write eval/ and result.json."""
+               info: DistInfo | None = None,
+               sessions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Evaluate ``best.pt`` on the val cases with all metrics; write eval/ and result.json.
+
+    ``sessions``: the run's training sessions (:func:`session_record`), kept in
+    ``result.json`` so that a run resumed on another machine or commit says so.
+    """
     from semiseg.visualize import save_overview
 
     ds = data.dataset
@@ -377,7 +426,7 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
         "peak_memory_gib": peak_memory_gib(device),
         "device": str(device), "processes": info.world_size if info else 1,
         "hardware": hardware_name(device, info.world_size if info else 1), "amp": str(amp),
-        "provenance": provenance(),
+        "provenance": provenance(), "sessions": sessions or [],
         "paths": {"run": str(run_dir), "metrics": str(eval_dir / "val_metrics.csv"),
                   "summary": str(eval_dir / "val_summary.json"),
                   "predictions": str(pred_dir) if pred_dir else None, "picture": str(picture),
