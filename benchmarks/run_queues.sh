@@ -11,6 +11,11 @@
 # With --minutes N, only runs estimated to end within N minutes start (the others are
 # skipped, the next ones tried): on a machine whose folders do not outlive the session,
 # a run cut by its end is lost, so N is the session's time left less the checks after.
+# Where the folders do outlive the session (bench_out/ still there when the next one
+# starts), leave --minutes out and stop the queue a few minutes before the end with
+# `pkill -TERM -f "semiseg bench run"`: the run saves last.pt at its next logging step
+# (up to 50 steps later) and the next session's queue resumes it; its record then lists
+# each session's machine and commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --minutes ]; then
