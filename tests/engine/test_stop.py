@@ -17,6 +17,10 @@ from semiseg.errors import ConfigError, RunPastDeadlineError, RunStoppedError
 from semiseg.version import provenance
 from tests.conftest import tiny_config
 
+# a supervised run of 8 steps, logged every 4, validated and checkpointed at the end only
+EIGHT_STEPS = ("method.name=supervised", "train.iterations=8", "train.checkpoint_every=8",
+               "train.val_every=8", "train.log_every=4")
+
 
 @pytest.fixture(autouse=True)
 def default_signal_handlers():
@@ -47,8 +51,7 @@ def _signal_at(monkeypatch: pytest.MonkeyPatch, at_step: int, signum: int) -> No
 
 def test_sigterm_saves_at_the_next_logging_step_and_the_run_resumes(
         tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=8",
-                         "train.checkpoint_every=8", "train.val_every=8", "train.log_every=4")
+    config = tiny_config(tiny_dataset, *EIGHT_STEPS)
     run = tmp_path / "run"
     _signal_at(monkeypatch, 1, signal.SIGTERM)  # during the 2nd step; logging after the 4th
     with pytest.raises(RunStoppedError, match=r"stopped by SIGTERM at step 4 of 8; saved "
@@ -80,8 +83,7 @@ def test_a_checkpoint_without_session_records_resumes_with_an_unrecorded_first_s
         tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # last.pt written by a version before the records: its steps, wall time and step
     # times are known, its machine and code are not, and the record does not guess them
-    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=8",
-                         "train.checkpoint_every=8", "train.val_every=8", "train.log_every=4")
+    config = tiny_config(tiny_dataset, *EIGHT_STEPS)
     run = tmp_path / "run"
     _signal_at(monkeypatch, 1, signal.SIGTERM)
     with pytest.raises(RunStoppedError):
@@ -103,8 +105,7 @@ def test_a_run_stopped_at_its_last_step_validates_on_resume_and_keeps_its_step_t
     # stopped at the end (SIGTERM during the last step), where the stop skips the run's
     # only validation: the resume trains no step but runs that validation (best.pt, the
     # val.csv row), and result.json's median step is the earlier session's, not NaN
-    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=8",
-                         "train.checkpoint_every=8", "train.val_every=8", "train.log_every=4")
+    config = tiny_config(tiny_dataset, *EIGHT_STEPS)
     run = tmp_path / "run"
     _signal_at(monkeypatch, 7, signal.SIGTERM)
     with pytest.raises(RunStoppedError, match="at step 8 of 8"):
@@ -157,8 +158,7 @@ def test_a_run_too_slow_for_its_deadline_stops_saved_at_a_logging_step(
         tiny_dataset: Path, tmp_path: Path) -> None:
     # a deadline that has passed by the first logging step: at any speed the run would
     # end after it, so it stops there with last.pt, and resumes without a deadline
-    config = tiny_config(tiny_dataset, "method.name=supervised", "train.iterations=8",
-                         "train.checkpoint_every=8", "train.val_every=8", "train.log_every=4")
+    config = tiny_config(tiny_dataset, *EIGHT_STEPS)
     run = tmp_path / "run"
     with pytest.raises(RunPastDeadlineError, match=r"stopped .*run at step 4 of 8: at "
                                                    r"[0-9.]+ s a step here it would end about "
