@@ -120,7 +120,7 @@ def test_grid_until_stops_a_run_too_slow_here_and_scales_the_next_estimates(
     grid["out"] = str(tmp_path / "slow")
     (tmp_path / "grid.yaml").write_text(yaml.safe_dump(grid))
     # the loop measures 1 s a step here, where supervised's estimate says 0.01 s
-    monkeypatch.setattr("semiseg.engine.loop.ends_after",
+    monkeypatch.setattr("semiseg.engine.session.ends_after",
                         lambda deadline, now, left, times: (True, 1.0, now + 1e4))
     # mean_teacher at 10 s x 4 steps fits in 10 min; at 100 x 10 s it needs 71 min
     run_grid(tmp_path / "grid.yaml", only={"labeled": [1], "seeds": [0]},
