@@ -11,11 +11,12 @@
 # With --minutes N, only runs estimated to end within N minutes start (the others are
 # skipped, the next ones tried): on a machine whose folders do not outlive the session,
 # a run cut by its end is lost, so N is the session's time left less the checks after.
-# Where the folders do outlive the session (bench_out/ still there when the next one
-# starts), leave --minutes out and stop the queue a few minutes before the end with
-# `pkill -TERM -f "semiseg bench run"`: the run saves last.pt at its next logging step
-# (up to 50 steps later) and the next session's queue resumes it; its record then lists
-# each session's machine and commit.
+# Use it in every session: whether bench_out/ outlives a session is not known until the
+# next one starts (it did once on 2026-12-05, and the session after found a new checkout
+# without it, losing a run stopped at step 700 for the next session; BENCHMARKS.md).
+# Without --minutes, stop the queue before the end with `pkill -TERM -f "semiseg bench
+# run"`: the run saves last.pt at its next logging step (up to 50 steps later), which a
+# later session resumes if it finds it; its record then lists each session's machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --minutes ]; then
