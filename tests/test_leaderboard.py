@@ -281,6 +281,24 @@ def test_wall_time_of_seeds_on_different_hardware_is_not_averaged() -> None:
     assert table_cells([row])[1][0][-3] == "30.0 ± 25.0"
 
 
+def test_peak_memory_of_seeds_on_different_hardware_is_not_averaged() -> None:
+    stat = {"mean": 0.5, "std": 0.0, "n": 1}
+    row = {"method": "cad", "labeled": 7, "seeds": [0, 1, 2], "units": "voxel",
+           "dice": stat, "jaccard": stat, "hd95": stat, "asd": stat, "per_class": {},
+           "wall_minutes": stat, "peak_memory_gib": {"mean": 3.0, "std": 0.7, "n": 3},
+           "hardware": [["CPU, bf16", 95.5], ["CPU (AVX2), fp32", 229.4], ["CPU, bf16", 90.0]],
+           "peak_memory_gib_per_seed": [2.5, 4.03, 2.6]}
+    _, [cells] = table_cells([row])
+    assert cells[-2] == "2.55 (CPU, bf16); 4.03 (CPU (AVX2), fp32)"
+    row["peak_memory_gib_per_seed"] = [None, 4.03, None]  # records without a peak
+    assert table_cells([row])[1][0][-2] == "n/a (CPU, bf16); 4.03 (CPU (AVX2), fp32)"
+    del row["peak_memory_gib_per_seed"]  # a row from before the per-seed list
+    assert table_cells([row])[1][0][-2] == "3.00 ± 0.70"
+    row["hardware"] = [["CPU, bf16", 95.5]] * 3
+    row["peak_memory_gib_per_seed"] = [2.5, 3.0, 3.5]  # one hardware: the usual mean ± std
+    assert table_cells([row])[1][0][-2] == "3.00 ± 0.70"
+
+
 def test_csv_has_the_paired_columns_even_when_the_first_row_lacks_them(tmp_path: Path) -> None:
     stat = {"mean": 0.5, "std": 0.0, "n": 1}
 

@@ -307,6 +307,9 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
         # per seed: what it trained on and its minutes (a row may mix CPU and GPU seeds)
         row["hardware"] = [[hardware_label(r), r["wall_seconds"] / 60] for r in results]
         row["peak_memory_gib"] = seed_stats([r.get("peak_memory_gib") for r in results])
+        # per seed too: a GPU's CUDA peak and a CPU's resident set, or fp32's and bf16's,
+        # are no one quantity, so a row whose seeds differ in hardware shows each apart
+        row["peak_memory_gib_per_seed"] = [r.get("peak_memory_gib") for r in results]
         # where the runs were found (result.json's own paths are relative to wherever
         # the runs were launched from)
         row["runs"] = [str(folder) for folder in folders]
@@ -343,12 +346,44 @@ def wall_cell(row: dict[str, Any]) -> str:
 
     Averaging a GPU seed's wall time with a CPU seed's would describe neither.
     """
+    return per_hardware_cell(row, [minutes for _, minutes in row.get("hardware", [])],
+                             row["wall_minutes"], digits=1)
+
+
+def peak_cell(row: dict[str, Any]) -> str:
+    """Peak memory in GiB: mean ± std over seeds, or each hardware's mean where seeds differ.
+
+    A CUDA peak and a CPU's resident set measure different memories, and one CPU's fp32
+    peak is not its bf16 one (cad at 7 labeled: 4.03 GiB in fp32, 2.56 in bf16).
+    """
+    return per_hardware_cell(row, row.get("peak_memory_gib_per_seed"),
+                             row["peak_memory_gib"], digits=2)
+
+
+def per_hardware_cell(row: dict[str, Any], per_seed: list[float | None] | None,
+                      stat: dict[str, float], digits: int) -> str:
+    """``stat`` as mean ± std where a row's seeds share one hardware, else per hardware.
+
+    Args:
+        row: A leaderboard row; ``row["hardware"]`` lists ``[label, minutes]`` per seed.
+        per_seed: The value of each seed, in the same order (None: not recorded). Rows
+            written before a per-seed list existed have none; they fall back to ``stat``.
+        stat: The value's :func:`seed_stats` over all seeds.
+        digits: Decimals shown.
+
+    Returns:
+        e.g. ``"2.56 (AMD EPYC, 2 threads, bf16); 4.03 (AMD EPYC (AVX2), 2 threads, fp32)"``.
+    """
     labels = hardware_of(row)
-    if len(labels) <= 1:
-        return format_stat(row["wall_minutes"], digits=1)
-    return "; ".join(
-        f"{float(np.mean([m for h, m in row['hardware'] if h == label])):.1f} ({label})"
-        for label in labels)
+    if len(labels) <= 1 or per_seed is None:
+        return format_stat(stat, digits=digits)
+    cells = []
+    for label in labels:
+        mine = [v for (seed_label, _), v in zip(row["hardware"], per_seed, strict=True)
+                if seed_label == label and v is not None]
+        cells.append(f"{float(np.mean(mine)):.{digits}f} ({label})" if mine
+                     else f"n/a ({label})")
+    return "; ".join(cells)
 
 
 def hardware_of(row: dict[str, Any]) -> list[str]:
@@ -485,7 +520,7 @@ def table_cells(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
         cells += [fmt(r["hc_abs_diff_mm"])] if hc else []
         cells += [fmt(r["lv_ef_mae"]), fmt(r["rv_ef_mae"])] if ef else []
         cells += [fmt(r["per_class"][c]["dice"], 100) for c in classes]
-        cells += [wall_cell(r), fmt(r["peak_memory_gib"], digits=2),
+        cells += [wall_cell(r), peak_cell(r),
                   " / ".join(hardware_of(r))]
         body.append(cells)
     return head, body
