@@ -292,7 +292,7 @@ def test_peak_memory_of_seeds_on_different_hardware_is_not_averaged() -> None:
     assert cells[-2] == "2.55 (CPU, bf16); 4.03 (CPU (AVX2), fp32)"
     row["peak_memory_gib_per_seed"] = [None, 4.03, None]  # records without a peak
     assert table_cells([row])[1][0][-2] == "n/a (CPU, bf16); 4.03 (CPU (AVX2), fp32)"
-    del row["peak_memory_gib_per_seed"]  # a row from before the per-seed list
+    del row["peak_memory_gib_per_seed"]  # a row built without the per-seed list
     assert table_cells([row])[1][0][-2] == "3.00 ± 0.70"
     row["hardware"] = [["CPU, bf16", 95.5]] * 3
     row["peak_memory_gib_per_seed"] = [2.5, 3.0, 3.5]  # one hardware: the usual mean ± std

@@ -366,8 +366,9 @@ def per_hardware_cell(row: dict[str, Any], per_seed: list[float | None] | None,
 
     Args:
         row: A leaderboard row; ``row["hardware"]`` lists ``[label, minutes]`` per seed.
-        per_seed: The value of each seed, in the same order (None: not recorded). Rows
-            written before a per-seed list existed have none; they fall back to ``stat``.
+        per_seed: The value of each seed, in the same order (an entry None: not
+            recorded). None for a row that carries no per-seed values (one not built by
+            :func:`collect`, e.g. by hand); ``stat`` is then shown as it is.
         stat: The value's :func:`seed_stats` over all seeds.
         digits: Decimals shown.
 
