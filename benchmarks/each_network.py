@@ -9,9 +9,9 @@ row per checkpoint and network:
     python benchmarks/each_network.py bench_out/acdc-dev/cps-l3-s0 --checkpoints best last
 
 ``--batch-stats`` adds rows whose batch-norm layers normalise with each forward pass's
-own statistics (the slices of one volume) instead of the running averages: a diagnostic
-for a network that trains well but validates badly because its running statistics no
-longer match its features.
+own statistics instead of the running averages (a 2D network sees up to 32 slices of a
+volume per pass: a whole ACDC volume, 8-16 slices): a diagnostic for a network that trains
+well but validates badly because its running statistics no longer match its features.
 """
 
 from __future__ import annotations
