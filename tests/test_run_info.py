@@ -77,3 +77,43 @@ def test_a_run_resumed_elsewhere_lists_its_sessions(tiny_supervised_run: Path,
     text = format_run_info(run_info(run))
     assert "    steps 0-1500: 10.0 min on an unrecorded machine\n" in text
     assert "    steps 1500-4000: 20.0 min on AMD EPYC (AVX512), 2 threads, git abc1234" in text
+
+
+def test_a_run_that_degraded_after_its_best_says_so(tiny_supervised_run: Path,
+                                                   tmp_path: Path) -> None:
+    import json
+
+    from semiseg.run_info import fall_note
+
+    run = Path(shutil.copytree(tiny_supervised_run, tmp_path / "run"))
+    result = json.loads((run / "result.json").read_text())
+    result.update(best_step=1000, val_dice_at_selection=0.693)
+    (run / "result.json").write_text(json.dumps(result))
+    (run / "val.csv").write_text("step,dice_mean\n1000,0.693\n2000,0.66\n")
+    assert "fell" not in format_run_info(run_info(run))  # 3.3 points: within a run's noise
+    (run / "val.csv").write_text("step,dice_mean\n1000,0.693\n4000,0.12\n")
+    info = run_info(run)
+    assert info["val_last"] == (4000, 0.12)
+    text = format_run_info(info)
+    assert ("  note: val Dice fell 57.3 points after the best checkpoint (69.3 % at step 1000) "
+            "to 12.0 % at the last validation (step 4000): the run degraded") in text
+    assert fall_note(1000, 0.693, None) is None  # a record without val.csv: nothing to say
+    assert fall_note(1000, 0.693, (4000, 0.642)) is not None  # 5.1 points: past the threshold
+    assert fall_note(1000, 0.693, (4000, 0.644)) is None  # 4.9 points
+
+
+def test_training_prints_the_fall_after_the_table(capsys) -> None:
+    from semiseg.cli import _print_result
+
+    result = {"method": "c3s3", "best_step": 1000, "iterations": 4000, "distance_units": "voxel",
+              "table": "TABLE", "val_dice_at_selection": 0.693,
+              "val_dice_last": {"step": 4000, "dice_mean": 0.12}, "wall_seconds": 10.0,
+              "median_seconds_per_iteration": 0.1, "device": "cpu",
+              "paths": {"summary": "s", "metrics": "m", "predictions": "p", "picture": "q",
+                        "run": "r"}}
+    _print_result(result)
+    out = capsys.readouterr().out
+    assert "TABLE\nnote: val Dice fell 57.3 points after the best checkpoint" in out
+    result["val_dice_last"] = None  # e.g. a run without validation
+    _print_result(result)
+    assert "fell" not in capsys.readouterr().out

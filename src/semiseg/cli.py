@@ -243,6 +243,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def _print_result(result: dict) -> None:
     from semiseg.metrics.clinical import format_agreement
+    from semiseg.run_info import fall_note
 
     if not result:  # non-zero ranks of a distributed run report nothing
         return
@@ -251,6 +252,11 @@ def _print_result(result: dict) -> None:
           f" of {result['iterations']}), Dice/Jaccard in %, HD95/ASD in "
           f"{'mm' if result['distance_units'] == 'mm' else 'voxels'}:")
     print(result["table"])
+    last = result.get("val_dice_last")
+    note = fall_note(result["best_step"], result["val_dice_at_selection"],
+                     (last["step"], last["dice_mean"]) if last else None)
+    if note:
+        print(note)
     if "clinical" in result:
         print(f"\nclinical read-outs of the val patients against their truth (ACDC "
               f"evaluation):\n{format_agreement(result['clinical'])}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from semiseg.engine.logging import read_val_curve
 from semiseg.leaderboard import BASELINE, protocol
 
 
@@ -99,12 +99,10 @@ def val_curves_figure(rows: list[dict[str, Any]]) -> Any:
     for ax, budget in zip(axes[0], budgets, strict=True):
         for r in (r for r in rows if protocol(r) == budget):
             for run in map(Path, r["runs"]):
-                with (run / "val.csv").open() as f:
-                    data = list(csv.DictReader(f))
+                curve = read_val_curve(run)
                 seed = int(json.loads((run / "result.json").read_text()).get("seed", 0))
                 seeds.add(seed)
-                ax.plot([int(float(d["step"])) for d in data],
-                        [100 * float(d["dice_mean"]) for d in data], lw=1.1,
+                ax.plot([step for step, _ in curve], [100 * dice for _, dice in curve], lw=1.1,
                         color=colour[r["method"]], ls=styles[seed % len(styles)])
         ax.set_title(budget_title(budget), fontsize=9)
         ax.set_xlabel("step")

@@ -1,8 +1,8 @@
 """`semiseg info`: what a run folder holds, how far it got, and what to ship to predict.
 
 Read from the folder's small files only (``config.yaml``, ``split.json``,
-``data_profile.json``, ``train.csv``, ``result.json``); checkpoints are not loaded, so it
-answers at once for a folder of many runs.
+``data_profile.json``, ``train.csv``, ``val.csv``, ``result.json``); checkpoints are not
+loaded, so it answers at once for a folder of many runs.
 """
 
 from __future__ import annotations
@@ -14,11 +14,37 @@ from typing import Any
 
 from semiseg.data.profile import PROFILE_FILE, read_profile
 from semiseg.data.splits import load_split
+from semiseg.engine.logging import read_val_curve
 from semiseg.engine.loop import read_run_config
 from semiseg.errors import SemisegError
 
 # what `semiseg predict` needs of a run folder (with its data profile)
 SHIP = ("config.yaml", PROFILE_FILE, "checkpoints/best.pt")
+
+# A healthy run's val Dice moves by a few points between its best validation and the end
+# (the acdc-dev records of Mean Teacher, UA-MT, UniMatch, BCP, ABD, M3HL and CAD: at most 4.7);
+# 5 or more points lower at the end means it degraded, and a user should know it before
+# trusting the schedule (BENCHMARKS.md, "Runs that degrade after their best checkpoint").
+DEGRADED_POINTS = 5.0
+
+
+def fall_note(best_step: int, best_dice: float, last: tuple[int, float] | None) -> str | None:
+    """A one-line warning when a run's last validation is far below its best, else None.
+
+    Args:
+        best_step: Step of the best (selected) checkpoint.
+        best_dice: Its mean val Dice, in [0, 1].
+        last: ``(step, mean val Dice)`` of the last validation, or None.
+    """
+    if last is None:
+        return None
+    fall = 100 * (best_dice - last[1])
+    if fall < DEGRADED_POINTS:
+        return None
+    return (f"note: val Dice fell {fall:.1f} points after the best checkpoint "
+            f"({100 * best_dice:.1f} % at step {best_step}) to {100 * last[1]:.1f} % at the "
+            f"last validation (step {last[0]}): the run degraded; the best checkpoint is the "
+            "one evaluated and used for prediction")
 
 
 def logged_rows(run_dir: str | Path) -> list[dict[str, str]]:
@@ -67,6 +93,9 @@ def run_info(run_dir: str | Path) -> dict[str, Any]:
         result = json.loads(result_path.read_text())
         info["status"] = "finished"
         info["best_step"] = result["best_step"]
+        info["val_dice_at_selection"] = result["val_dice_at_selection"]
+        curve = read_val_curve(run_dir)  # older records have no val_dice_last: read val.csv
+        info["val_last"] = curve[-1] if curve else None
         info["val_dice"] = result["val"]["dice"]
         info["val_dice_per_class"] = {c: m["dice"] for c, m in result["val_per_class"].items()}
         if "clinical" in result:
@@ -112,6 +141,9 @@ def format_run_info(info: dict[str, Any]) -> str:
         lines.append(f"  val Dice {100 * dice['mean']:.2f} ± {100 * dice['std']:.2f} % over "
                      f"{dice['n']} cases ({per_class}) at step {info['best_step']} of "
                      f"{info['iterations']}")
+        note = fall_note(info["best_step"], info["val_dice_at_selection"], info["val_last"])
+        if note:
+            lines.append(f"  {note}")
         if info.get("ef_error_pp"):
             lines.append("  EF error: " + ", ".join(
                 f"{k.split('_')[0]} " + ("n/a" if v is None else f"{v:.1f} pp")  # null: undefined

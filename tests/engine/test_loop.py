@@ -31,6 +31,9 @@ def test_run_folder_has_everything(finished_run: Path) -> None:
     assert len(preds) == 4  # 2 val patients x 2 frames
     val_rows = (finished_run / "val.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in val_rows[1:]] == ["3", "6"]
+    last = val_rows[-1].split(",")
+    dice_column = val_rows[0].split(",").index("dice_mean")
+    assert result["val_dice_last"] == {"step": 6, "dice_mean": float(last[dice_column])}
 
 
 def test_train_log_tracks_peak_memory(finished_run: Path) -> None:

@@ -46,6 +46,15 @@ class CsvLog:
             writer.writerows(rows)
 
 
+def read_val_curve(run_dir: str | Path) -> list[tuple[int, float]]:
+    """``(step, mean val Dice)`` of each validation in a run's ``val.csv``; [] before any."""
+    path = Path(run_dir) / "val.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return [(int(float(r["step"])), float(r["dice_mean"])) for r in csv.DictReader(f)]
+
+
 class RunLogger:
     """Training and validation logs of one run folder.
 

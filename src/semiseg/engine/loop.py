@@ -39,6 +39,7 @@ from semiseg.data.splits import load_split, save_split
 from semiseg.engine.checkpoint import load_checkpoint
 from semiseg.engine.data import RunData
 from semiseg.engine.distributed import DistInfo, shutdown
+from semiseg.engine.logging import read_val_curve
 from semiseg.engine.runtime import hardware_name, peak_memory_gib, reset_peak_memory
 from semiseg.engine.session import NonFiniteLossError, Session
 from semiseg.engine.stop import StopRequest
@@ -189,6 +190,9 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
                sessions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate ``best.pt`` on the val cases with all metrics; write eval/ and result.json.
 
+    ``result.json`` also keeps the last validation's mean Dice (``val_dice_last``), so that a
+    run that degraded after its best checkpoint says so (:func:`~semiseg.run_info.fall_note`).
+
     ``sessions``: the run's training sessions
     (:func:`~semiseg.engine.session.session_record`), kept in ``result.json`` so that a
     run resumed on another machine or commit says so.
@@ -210,11 +214,14 @@ def finish_run(config: RunConfig, run_dir: Path, data: RunData, device: torch.de
     picture = save_overview(data.val_cases, preds, per_case, ds.class_names,
                             config.data.slice_axis, eval_dir / "overview.png")
     median_step = float(np.median(step_times)) if step_times else math.nan
+    curve = read_val_curve(run_dir)
     result = {
         "method": config.method.name, "data": str(ds.root), "seed": config.train.seed,
         "labeled_cases": len(data.split.labeled), "iterations": config.train.iterations,
         "best_step": int(state["best"]["step"]),
         "val_dice_at_selection": state["best"]["dice_mean"],
+        # the end of the val curve: far below the selection, the run degraded after its best
+        "val_dice_last": {"step": curve[-1][0], "dice_mean": curve[-1][1]} if curve else None,
         "val": summary["mean"], "val_per_class": summary["per_class"],
         "distance_units": rows[0]["units"] if rows else "voxel",
         "wall_seconds": wall, "median_seconds_per_iteration": median_step,
