@@ -10,7 +10,6 @@ evaluation are not counted.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from semiseg.engine.deadline import START_MINUTES, STEP_OVERHEAD
 from semiseg.errors import ConfigError
 from semiseg.leaderboard import GridRun, grid_runs, read_grid
 from semiseg.run_info import logged_rows
-from semiseg.run_records import has_record
+from semiseg.run_records import has_record, read_result
 
 # a train.csv written to this recently belongs to a run that is (probably) training now
 ACTIVE_SECONDS = 600
@@ -89,7 +88,7 @@ def _result(run: GridRun) -> dict | None:
     """The finished run's result.json (its folder's, else its record's)."""
     for folder in (run.run_dir, run.record):
         if folder is not None and (folder / "result.json").is_file():
-            return json.loads((folder / "result.json").read_text())
+            return read_result(folder / "result.json", required=("iterations",))
     return None
 
 

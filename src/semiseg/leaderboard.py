@@ -53,7 +53,7 @@ from semiseg.metrics.compare import (
 )
 from semiseg.metrics.report import METRICS, OPTIONAL_METRICS
 from semiseg.precision import PRECISION_NAMES
-from semiseg.run_records import has_record, restore_record, save_record
+from semiseg.run_records import has_record, read_result, restore_record, save_record
 
 # every other method of a budget is compared with this one, patient by patient
 BASELINE = "supervised"
@@ -277,7 +277,7 @@ def collect(out: str | Path) -> list[dict[str, Any]]:
     groups: dict[tuple[str, float, str, int], list[tuple[dict[str, Any], Path, int]]] = (
         defaultdict(list))
     for path in sorted(Path(out).glob("*/result.json")):
-        result = json.loads(path.read_text())
+        result = read_result(path)
         config = read_yaml(path.parent / "config.yaml")
         folds, fold = cv_folds(config)
         groups[(result["method"], *_budget(config), folds)].append((result, path.parent, fold))
@@ -328,7 +328,7 @@ def hardware_label(result: dict[str, Any]) -> str:
     time is then not that of a run alone on the chip; so does one whose sessions ran on
     different machines ("A then B", from ``result.json``'s sessions).
     """
-    machines = list(dict.fromkeys(s["hardware"] or "unrecorded"
+    machines = list(dict.fromkeys(s.get("hardware") or "unrecorded"
                                   for s in result.get("sessions", [])))
     if len(machines) > 1:  # resumed elsewhere: its wall time is no one machine's
         label = " then ".join(machines)

@@ -9,6 +9,7 @@ import numpy as np
 
 from semiseg.engine.logging import read_val_curve
 from semiseg.leaderboard import BASELINE, protocol
+from semiseg.run_records import read_result
 
 
 def method_colours(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -82,8 +83,6 @@ def val_curves_figure(rows: list[dict[str, Any]]) -> Any:
     Returns:
         The matplotlib figure (one axis per budget, in the rows' order).
     """
-    import json
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,7 +99,7 @@ def val_curves_figure(rows: list[dict[str, Any]]) -> Any:
         for r in (r for r in rows if protocol(r) == budget):
             for run in map(Path, r["runs"]):
                 curve = read_val_curve(run)
-                seed = int(json.loads((run / "result.json").read_text()).get("seed", 0))
+                seed = int(read_result(run / "result.json", required=()).get("seed", 0))
                 seeds.add(seed)
                 ax.plot([step for step, _ in curve], [100 * dice for _, dice in curve], lw=1.1,
                         color=colour[r["method"]], ls=styles[seed % len(styles)])

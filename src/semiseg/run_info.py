@@ -8,7 +8,6 @@ loaded, so it answers at once for a folder of many runs.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from semiseg.data.splits import load_split
 from semiseg.engine.logging import read_val_curve
 from semiseg.engine.loop import read_run_config
 from semiseg.errors import SemisegError
+from semiseg.run_records import read_result
 
 # what `semiseg predict` needs of a run folder (with its data profile)
 SHIP = ("config.yaml", PROFILE_FILE, "checkpoints/best.pt")
@@ -90,7 +90,7 @@ def run_info(run_dir: str | Path) -> dict[str, Any]:
         info["classes"] = profile.dataset(run_dir).class_names
     result_path = run_dir / "result.json"
     if result_path.is_file():
-        result = json.loads(result_path.read_text())
+        result = read_result(result_path)
         info["status"] = "finished"
         info["best_step"] = result["best_step"]
         info["val_dice_at_selection"] = result["val_dice_at_selection"]

@@ -14,12 +14,54 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from semiseg.atomic import atomic_path
+from semiseg.data.io import read_json_object
 from semiseg.errors import DataError
+from semiseg.metrics.report import METRICS
 
 RECORD_SUFFIXES = (".json", ".csv", ".yaml")  # never .pt (weights) or .png/.nii.gz (data)
 RECORD_FOLDERS = (".", "eval")  # not predictions/ or checkpoints/ below them
+# what the leaderboard and `semiseg info` read from every result.json (finish_run writes them)
+RESULT_KEYS = ("method", "seed", "iterations", "best_step", "val_dice_at_selection", "val",
+               "val_per_class", "wall_seconds")
+
+
+def read_result(path: str | Path, required: tuple[str, ...] = RESULT_KEYS) -> dict[str, Any]:
+    """A finished run's ``result.json``, checked for what its readers use.
+
+    A record is text kept in version control, so it can be truncated by a failed copy or
+    edited by hand; its readers then fail with one line naming the file and the key
+    instead of a traceback from deep inside the leaderboard.
+
+    Args:
+        path: The ``result.json``.
+        required: Top-level keys that must be present. With ``"val"`` and
+            ``"val_per_class"`` among them, each must hold every metric's ``mean`` too.
+
+    Raises:
+        DataError: the file is missing, not a JSON object, or lacks a required key.
+    """
+    path = Path(path)
+    result = read_json_object(path, "no result.json (the run has not finished)")
+    for key in required:
+        if key not in result:
+            raise DataError(f"{path}: missing key '{key}' (a truncated or hand-edited record?)")
+    tables = {}
+    if "val" in required:
+        tables["val"] = result["val"]
+    if "val_per_class" in required:
+        per_class = result["val_per_class"]
+        if not isinstance(per_class, dict) or not per_class:
+            raise DataError(f"{path}: 'val_per_class' must map each class to its metrics")
+        tables.update({f"val_per_class.{name}": table for name, table in per_class.items()})
+    for where, table in tables.items():
+        for metric in METRICS:
+            entry = table.get(metric) if isinstance(table, dict) else None
+            if not isinstance(entry, dict) or "mean" not in entry:
+                raise DataError(f"{path}: missing key '{where}.{metric}.mean'")
+    return result
 
 
 def record_files(run_dir: str | Path) -> list[Path]:
