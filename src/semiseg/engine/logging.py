@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from semiseg.errors import DataError
+
 
 class CsvLog:
     """Append rows to a CSV file; the header is the first row's keys (new keys are added)."""
@@ -47,12 +49,24 @@ class CsvLog:
 
 
 def read_val_curve(run_dir: str | Path) -> list[tuple[int, float]]:
-    """``(step, mean val Dice)`` of each validation in a run's ``val.csv``; [] before any."""
+    """``(step, mean val Dice)`` of each validation in a run's ``val.csv``; [] before any.
+
+    Raises:
+        DataError: a row without a numeric ``step`` and ``dice_mean`` (a hand-edited or
+            damaged log), naming the file and the line.
+    """
     path = Path(run_dir) / "val.csv"
     if not path.is_file():
         return []
+    curve = []
     with path.open(newline="") as f:
-        return [(int(float(r["step"])), float(r["dice_mean"])) for r in csv.DictReader(f)]
+        for row in csv.DictReader(f):
+            try:
+                curve.append((int(float(row["step"])), float(row["dice_mean"])))
+            except (KeyError, TypeError, ValueError):
+                raise DataError(f"{path}: line {len(curve) + 2}: step and dice_mean must be "
+                                "numbers") from None
+    return curve
 
 
 class RunLogger:
