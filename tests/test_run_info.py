@@ -3,8 +3,11 @@
 import shutil
 from pathlib import Path
 
+import pytest
+
 from semiseg.cli import main
-from semiseg.run_info import format_run_info, run_info
+from semiseg.errors import DataError
+from semiseg.run_info import format_run_info, logged_rows, run_info
 
 
 def test_finished_run(tiny_supervised_run: Path) -> None:
@@ -117,3 +120,18 @@ def test_training_prints_the_fall_after_the_table(capsys) -> None:
     result["val_dice_last"] = None  # e.g. a run without validation
     _print_result(result)
     assert "fell" not in capsys.readouterr().out
+
+
+def test_train_log_rows_skip_a_half_written_last_line_and_name_a_damaged_one(
+        tmp_path: Path) -> None:
+    log = tmp_path / "train.csv"  # a training run appends its last line as we read
+    log.write_text("step,loss,it_per_s\n50,1.0,2.0\n100,0.9,2.5\n150,0.8,")
+    assert [r["step"] for r in logged_rows(tmp_path)] == ["50", "100", "150"]
+    log.write_text("step,loss,it_per_s\n50,1.0,2.0\n100,0.9,2.5\nx5")
+    assert [r["step"] for r in logged_rows(tmp_path)] == ["50", "100"]
+    log.write_text("step,loss,it_per_s\n50,1.0,2.0\n1oo,0.9,2.5\n150,0.8,2.4\n")
+    with pytest.raises(DataError, match=r"train\.csv: line 3: step and it_per_s must be numbers"):
+        logged_rows(tmp_path)
+    log.write_text("step,loss,it_per_s\n50,1.0,fast\n100,0.9,2.5\n")
+    with pytest.raises(DataError, match=r"train\.csv: line 2: "):
+        logged_rows(tmp_path)

@@ -78,7 +78,7 @@ def finished_checkpoint(path: Path) -> bool:
 
 def logged_steps(run_dir: Path) -> tuple[int, float | None]:
     """Last logged step of a run and its median seconds per step (None: nothing logged)."""
-    rows = [r for r in logged_rows(run_dir) if r.get("step")]
+    rows = logged_rows(run_dir)
     speeds = [float(r["it_per_s"]) for r in rows if r.get("it_per_s")]
     step = int(float(rows[-1]["step"])) if rows else 0
     return step, (1 / statistics.median(speeds) if speeds and min(speeds) > 0 else None)
