@@ -41,6 +41,13 @@ def test_case_scores_average_classes_and_skip_nan(tmp_path: Path) -> None:
     (tmp_path / "unfinished").mkdir()
     with pytest.raises(SemisegError, match="no per-case metrics"):
         case_scores(tmp_path / "unfinished")
+    table = run / "eval" / "val_metrics.csv"
+    table.write_text(table.read_text().replace("c2,RV,0.5", "c2,RV,0.5x"))
+    with pytest.raises(SemisegError, match=r"val_metrics\.csv: line 4: dice '0\.5x' is not a"):
+        case_scores(run)
+    table.write_text(table.read_text().replace("c2,RV,0.5x", ",RV,0.5"))
+    with pytest.raises(SemisegError, match=r"val_metrics\.csv: line 4: no case name"):
+        case_scores(run)
 
 
 def test_seeds_are_averaged_then_frames_per_patient(tmp_path: Path) -> None:

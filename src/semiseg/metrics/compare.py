@@ -53,8 +53,14 @@ def case_scores(run_dir: str | Path, metric: str = "dice") -> dict[str, float]:
         reader = csv.DictReader(f)
         if metric not in (reader.fieldnames or []):
             raise SemisegError(f"{path}: no column {metric!r} (columns: {reader.fieldnames})")
-        for row in reader:
-            value = float(row[metric]) if row[metric] not in ("", None) else math.nan
+        for line, row in enumerate(reader, start=2):
+            try:
+                value = float(row[metric]) if row[metric] not in ("", None) else math.nan
+            except ValueError:
+                raise SemisegError(f"{path}: line {line}: {metric} {row[metric]!r} is not a "
+                                   "number") from None
+            if not row.get("case"):
+                raise SemisegError(f"{path}: line {line}: no case name")
             per_case[row["case"]].append(value)
     return {case: float(np.nanmean(v)) for case, v in per_case.items()
             if not all(math.isnan(x) for x in v)}
