@@ -7,15 +7,14 @@ loaded, so it answers at once for a folder of many runs.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 from semiseg.data.profile import PROFILE_FILE, read_profile
 from semiseg.data.splits import load_split
-from semiseg.engine.logging import read_val_curve
+from semiseg.engine.logging import read_csv_rows, read_val_curve
 from semiseg.engine.loop import read_run_config
-from semiseg.errors import DataError, SemisegError
+from semiseg.errors import SemisegError
 from semiseg.run_records import read_result
 
 # what `semiseg predict` needs of a run folder (with its data profile)
@@ -50,28 +49,17 @@ def fall_note(best_step: int, best_dice: float, last: tuple[int, float] | None) 
 def logged_rows(run_dir: str | Path) -> list[dict[str, str]]:
     """The rows of a run's ``train.csv`` (``step``, losses, ``lr``, ``it_per_s``); [] before any.
 
-    A last row without a numeric ``step`` is left out: a run that is training may be
-    appending it as we read.
+    A damaged last row is left out: a run that is training may be appending it as we read.
 
     Raises:
         DataError: an earlier row's ``step`` or ``it_per_s`` is not a number (a damaged or
-            hand-edited log), naming the file and the line.
+            hand-edited log), naming the file, the line and the column.
     """
     path = Path(run_dir) / "train.csv"
     if not path.is_file():
         return []
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    for line, row in enumerate(rows, start=2):
-        try:
-            float(row["step"])
-            if row.get("it_per_s"):
-                float(row["it_per_s"])
-        except (KeyError, TypeError, ValueError):
-            if line == len(rows) + 1:
-                return rows[:-1]
-            raise DataError(f"{path}: line {line}: step and it_per_s must be numbers") from None
-    return rows
+    return read_csv_rows(path, numbers=("step",), blank_or_numbers=("it_per_s",),
+                         partial_last_row=True)
 
 
 def last_logged_row(run_dir: str | Path) -> dict[str, str] | None:

@@ -46,7 +46,7 @@ def test_case_scores_average_classes_and_skip_nan(tmp_path: Path) -> None:
     with pytest.raises(SemisegError, match=r"val_metrics\.csv: line 4: dice '0\.5x' is not a"):
         case_scores(run)
     table.write_text(table.read_text().replace("c2,RV,0.5x", ",RV,0.5"))
-    with pytest.raises(SemisegError, match=r"val_metrics\.csv: line 4: no case name"):
+    with pytest.raises(SemisegError, match=r"val_metrics\.csv: line 4: case is blank$"):
         case_scores(run)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,36 +38,97 @@ class CsvLog:
             csv.DictWriter(f, fieldnames=self.fields).writerow(row)
 
     def truncate_after(self, step: int) -> None:
-        """Drop rows with ``step`` > ``step`` (a resumed run rewrites them)."""
+        """Drop rows with ``step`` > ``step`` (a resumed run rewrites them).
+
+        A half-written last row (the run was killed while appending it) is dropped too.
+
+        Raises:
+            DataError: an earlier row has no numeric ``step``, naming the file and the line.
+        """
         if not self.path.is_file():
             return
-        with self.path.open() as f:
-            rows = [r for r in csv.DictReader(f) if int(float(r["step"])) <= step]
+        rows = [r for r in read_csv_rows(self.path, numbers=("step",), partial_last_row=True)
+                if float(r["step"]) <= step]
         with self.path.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=self.fields)
             writer.writeheader()
             writer.writerows(rows)
 
 
+def read_csv_rows(path: Path, numbers: Sequence[str] = (), blank_or_numbers: Sequence[str] = (),
+                  names: Sequence[str] = (), partial_last_row: bool = False
+                  ) -> list[dict[str, str]]:
+    """The rows of a CSV table (a run log or a per-case table), checked column by column.
+
+    Args:
+        path: The file; its first row is the header.
+        numbers: Columns the header must have and every row must hold a number in.
+        blank_or_numbers: Columns that may be absent or blank but otherwise hold a number.
+        names: Columns the header must have and no row may leave blank.
+        partial_last_row: Leave a damaged last row out instead of raising: a run that is
+            training may be appending it as we read, or was killed while writing it.
+
+    Returns:
+        The rows in file order, each ``{column: text}``.
+
+    Raises:
+        DataError: a column is missing or a row is damaged, naming the file, the line and
+            the column.
+    """
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        for column in (*numbers, *names):
+            if header and column not in header:
+                raise DataError(f"{path}: no column {column!r} (columns: {', '.join(header)})")
+        rows = []
+        for row in reader:
+            problem = _row_problem(row, numbers, blank_or_numbers, names)
+            rows.append((reader.line_num, row, problem))
+    for i, (line, _, problem) in enumerate(rows):
+        if problem is None:
+            continue
+        if partial_last_row and i == len(rows) - 1:
+            return [row for _, row, _ in rows[:-1]]
+        raise DataError(f"{path}: line {line}: {problem}")
+    return [row for _, row, _ in rows]
+
+
+def _row_problem(row: dict[str, str], numbers: Sequence[str], blank_or_numbers: Sequence[str],
+                 names: Sequence[str]) -> str | None:
+    """What is wrong with one CSV row (see ``read_csv_rows``); None when nothing is."""
+    if None in row:  # csv.DictReader files surplus fields under the key None
+        return "more fields than the header"
+    if None in row.values():  # and fills missing ones with None: a row cut short
+        return "fewer fields than the header"
+    for column in names:
+        if not row.get(column):
+            return f"{column} is blank"
+    for column in (*numbers, *blank_or_numbers):
+        value = row.get(column)
+        if value in (None, ""):
+            if column in numbers:
+                return f"{column} is blank"
+            continue
+        try:
+            float(value)
+        except ValueError:
+            return f"{column} {value!r} is not a number"
+    return None
+
+
 def read_val_curve(run_dir: str | Path) -> list[tuple[int, float]]:
     """``(step, mean val Dice)`` of each validation in a run's ``val.csv``; [] before any.
 
     Raises:
-        DataError: a row without a numeric ``step`` and ``dice_mean`` (a hand-edited or
-            damaged log), naming the file and the line.
+        DataError: a row without a numeric ``step`` or ``dice_mean`` (a hand-edited or
+            damaged log), naming the file, the line and the column.
     """
     path = Path(run_dir) / "val.csv"
     if not path.is_file():
         return []
-    curve = []
-    with path.open(newline="") as f:
-        for row in csv.DictReader(f):
-            try:
-                curve.append((int(float(row["step"])), float(row["dice_mean"])))
-            except (KeyError, TypeError, ValueError):
-                raise DataError(f"{path}: line {len(curve) + 2}: step and dice_mean must be "
-                                "numbers") from None
-    return curve
+    rows = read_csv_rows(path, numbers=("step", "dice_mean"))
+    return [(int(float(r["step"])), float(r["dice_mean"])) for r in rows]
 
 
 class RunLogger:

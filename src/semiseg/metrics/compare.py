@@ -16,7 +16,6 @@ and ES frames are not independent samples), and reports on the patient differenc
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections import Counter, defaultdict
@@ -28,6 +27,7 @@ import numpy as np
 
 from semiseg.config_yaml import read_yaml
 from semiseg.data.splits import patients_like_train
+from semiseg.engine.logging import read_csv_rows
 from semiseg.errors import SemisegError
 
 # metrics where lower is better (the sign of "A better than B" flips)
@@ -41,27 +41,20 @@ def case_scores(run_dir: str | Path, metric: str = "dice") -> dict[str, float]:
     class is NaN is left out.
 
     Raises:
-        SemisegError: no such folder, the run has no evaluation, or no such metric.
+        SemisegError: no such folder, the run has no evaluation, no such metric, or a row
+            is damaged (a blank case name, a value that is not a number), naming the line.
     """
     if not Path(run_dir).is_dir():
         raise SemisegError(f"{run_dir}: no such run folder")
     path = Path(run_dir) / "eval" / "val_metrics.csv"
     if not path.is_file():
         raise SemisegError(f"{path}: no per-case metrics (is the run finished?)")
+    rows = read_csv_rows(path, blank_or_numbers=(metric,), names=("case",))
+    if rows and metric not in rows[0]:
+        raise SemisegError(f"{path}: no column {metric!r} (columns: {', '.join(rows[0])})")
     per_case: dict[str, list[float]] = defaultdict(list)
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        if metric not in (reader.fieldnames or []):
-            raise SemisegError(f"{path}: no column {metric!r} (columns: {reader.fieldnames})")
-        for line, row in enumerate(reader, start=2):
-            try:
-                value = float(row[metric]) if row[metric] not in ("", None) else math.nan
-            except ValueError:
-                raise SemisegError(f"{path}: line {line}: {metric} {row[metric]!r} is not a "
-                                   "number") from None
-            if not row.get("case"):
-                raise SemisegError(f"{path}: line {line}: no case name")
-            per_case[row["case"]].append(value)
+    for row in rows:
+        per_case[row["case"]].append(float(row[metric]) if row[metric] else math.nan)
     return {case: float(np.nanmean(v)) for case, v in per_case.items()
             if not all(math.isnan(x) for x in v)}
 
