@@ -68,6 +68,8 @@ def test_bad_yaml_files(tmp_path: Path, text: str, message: str) -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "none.yaml")
+    with pytest.raises(ConfigError, match=r"is a folder, not a YAML file$"):
+        load_config(tmp_path)  # e.g. a run folder where a config or a grid is asked
 
 
 def test_round_trip_through_dict() -> None:

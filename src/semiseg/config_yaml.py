@@ -76,6 +76,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         data = load_yaml(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:  # e.g. a run folder given where a config or grid is asked
+        raise ConfigError(f"config file {path} is a folder, not a YAML file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"config file {path} is not valid YAML: {first}") from None
