@@ -62,6 +62,8 @@ def test_info_command(tiny_supervised_run: Path, tmp_path: Path, capsys) -> None
     assert main(["info", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"error: {tmp_path}: not a run folder (no config.yaml)"
+    assert main(["info", str(tmp_path / "typo")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'typo'}: no such run folder"
 
 
 def test_a_run_resumed_elsewhere_lists_its_sessions(tiny_supervised_run: Path,

@@ -14,7 +14,6 @@ from semiseg.data.profile import PROFILE_FILE, read_profile
 from semiseg.data.splits import load_split
 from semiseg.engine.logging import read_csv_rows, read_val_curve
 from semiseg.engine.loop import read_run_config
-from semiseg.errors import SemisegError
 from semiseg.run_records import read_result
 
 # what `semiseg predict` needs of a run folder (with its data profile)
@@ -72,11 +71,9 @@ def run_info(run_dir: str | Path) -> dict[str, Any]:
     """A run folder's summary (see the module docstring).
 
     Raises:
-        SemisegError: not a run folder (no ``config.yaml``), naming it.
+        SemisegError: no such folder, or not a run folder (no ``config.yaml``), naming it.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise SemisegError(f"{run_dir}: not a run folder (no config.yaml)")
     config = read_run_config(run_dir)
     info: dict[str, Any] = {
         "run": str(run_dir), "method": config.method.name, "network": config.model.name,

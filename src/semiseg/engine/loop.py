@@ -66,8 +66,14 @@ def write_run_config(config: RunConfig, run_dir: Path) -> None:
 
 
 def read_run_config(run_dir: Path) -> RunConfig:
-    """The config a run folder was started with (for ``--resume`` and evaluation)."""
+    """The config a run folder was started with (for ``--resume`` and evaluation).
+
+    Raises:
+        SemisegError: no such folder, or not a run folder (no ``config.yaml``), naming it.
+    """
     path = run_dir / "config.yaml"
+    if not run_dir.exists():
+        raise SemisegError(f"{run_dir}: no such run folder")
     if not path.is_file():
         raise SemisegError(f"{run_dir}: not a run folder (no config.yaml)")
     config = from_dict(RunConfig, read_yaml(path))
