@@ -38,6 +38,13 @@ def test_bad_tables_name_the_file_and_line(tmp_path: Path, text: str, message: s
     assert str(path) in str(info.value)
 
 
+def test_a_binary_table_is_a_data_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"  # e.g. a spreadsheet saved under a .csv name
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00")
+    with pytest.raises(DataError, match=r"t\.csv: the case table is not a readable CSV file"):
+        read_case_table(path)
+
+
 def test_missing_table_is_a_data_error(tiny_heads: Path) -> None:
     with pytest.raises(DataError, match=r"nope\.csv"):
         open_dataset(tiny_heads, "nope.csv")

@@ -141,6 +141,10 @@ def test_hc18_errors(hc18_download: Path, tmp_path: Path) -> None:
         import_hc18(hc18_download, tmp_path / "nn")
     with pytest.raises(DataError, match="training_set: missing"):
         import_hc18(tmp_path / "empty", tmp_path / "nn3")
+    table = hc18_download / "training_set_pixel_size_and_HC.csv"
+    table.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")  # a spreadsheet saved as .csv
+    with pytest.raises(DataError, match=r"HC\.csv: not a readable CSV file"):
+        import_hc18(hc18_download, tmp_path / "nn4")
 
 
 def test_cli_imports_challenge_downloads(acdc_download: Path, hc18_download: Path,

@@ -40,6 +40,9 @@ def test_csv_rows_count_lines_as_in_the_file_and_need_the_named_columns(tmp_path
         read_csv_rows(table, names=("case",))
     table.write_text("")  # an empty file has no rows, and no header to check
     assert read_csv_rows(table, numbers=("step",)) == []
+    table.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")  # a binary file under a .csv name
+    with pytest.raises(DataError, match=r"t\.csv: not a readable CSV table \('utf-8' codec"):
+        read_csv_rows(table)
 
 
 def test_resume_drops_a_half_written_last_row_and_names_a_damaged_one(tmp_path: Path) -> None:

@@ -178,8 +178,11 @@ def _read_hc18_csv(path: Path) -> dict[str, dict[str, float]]:
     """``filename -> {pixel_size_mm, head_circumference_mm}`` from a challenge csv."""
     if not path.is_file():
         raise DataError(f"{path}: missing (the HC18 download's pixel-size csv)")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:  # unreadable, binary, NUL bytes
+        raise DataError(f"{path}: not a readable CSV file ({err})") from None
     out: dict[str, dict[str, float]] = {}
     for line, row in enumerate(rows, start=2):
         keys = {k.strip().lower(): v for k, v in row.items() if k}

@@ -405,6 +405,8 @@ def read_case_table(path: Path) -> dict[str, dict[str, float]]:
             rows = list(csv.DictReader(f))
     except OSError as e:
         raise DataError(f"{path}: cannot read the case table ({e.strerror})") from None
+    except (UnicodeDecodeError, csv.Error) as e:  # a binary file, NUL bytes
+        raise DataError(f"{path}: the case table is not a readable CSV file ({e})") from None
     if not rows or "case" not in rows[0]:
         raise DataError(f"{path}: case table needs a header with a 'case' column")
     numeric = []

@@ -75,16 +75,20 @@ def read_csv_rows(path: Path, numbers: Sequence[str] = (), blank_or_numbers: Seq
         DataError: a column is missing or a row is damaged, naming the file, the line and
             the column.
     """
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        header = reader.fieldnames or []
-        for column in (*numbers, *names):
-            if header and column not in header:
-                raise DataError(f"{path}: no column {column!r} (columns: {', '.join(header)})")
-        rows = []
-        for row in reader:
-            problem = _row_problem(row, numbers, blank_or_numbers, names)
-            rows.append((reader.line_num, row, problem))
+    rows = []
+    try:
+        with path.open(newline="") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            for column in (*numbers, *names):
+                if header and column not in header:
+                    raise DataError(f"{path}: no column {column!r} (columns: "
+                                    f"{', '.join(header)})")
+            for row in reader:
+                problem = _row_problem(row, numbers, blank_or_numbers, names)
+                rows.append((reader.line_num, row, problem))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:  # unreadable, binary, NUL bytes
+        raise DataError(f"{path}: not a readable CSV table ({err})") from None
     for i, (line, _, problem) in enumerate(rows):
         if problem is None:
             continue
