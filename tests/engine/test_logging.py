@@ -18,7 +18,8 @@ def test_val_curve_reads_back_what_was_logged(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("bad_row", "problem"), [
     ("abc,0.5", "step 'abc' is not a number"), ("600,", "dice_mean is blank"),
-    ("600", "fewer fields than the header"), ("600,0.5,7", "more fields than the header")])
+    ("600", "fewer fields than the header"), ("600,0.5,7", "more fields than the header"),
+    ("nan,0.5", "step 'nan' is not a finite number")])
 def test_a_damaged_val_curve_is_a_one_line_error_naming_file_line_and_column(
         bad_row: str, problem: str, tmp_path: Path) -> None:
     (tmp_path / "val.csv").write_text(f"step,dice_mean\n200,0.25\n{bad_row}\n400,0.5\n")

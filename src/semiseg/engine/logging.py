@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,8 +63,9 @@ def read_csv_rows(path: Path, numbers: Sequence[str] = (), blank_or_numbers: Seq
 
     Args:
         path: The file; its first row is the header.
-        numbers: Columns the header must have and every row must hold a number in.
-        blank_or_numbers: Columns that may be absent or blank but otherwise hold a number.
+        numbers: Columns the header must have and every row must hold a finite number in.
+        blank_or_numbers: Columns that may be absent or blank but otherwise hold a number
+            (NaN included: e.g. a distance left out for an empty mask).
         names: Columns the header must have and no row may leave blank.
         partial_last_row: Leave a damaged last row out instead of raising: a run that is
             training may be appending it as we read, or was killed while writing it.
@@ -115,9 +117,11 @@ def _row_problem(row: dict[str, str], numbers: Sequence[str], blank_or_numbers: 
                 return f"{column} is blank"
             continue
         try:
-            float(value)
+            number = float(value)
         except ValueError:
             return f"{column} {value!r} is not a number"
+        if column in numbers and not math.isfinite(number):  # a step or score, never NaN
+            return f"{column} {value!r} is not a finite number"
     return None
 
 
