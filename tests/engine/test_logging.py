@@ -42,7 +42,7 @@ def test_csv_rows_count_lines_as_in_the_file_and_need_the_named_columns(tmp_path
     table.write_text("")  # an empty file has no rows, and no header to check
     assert read_csv_rows(table, numbers=("step",)) == []
     table.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")  # a binary file under a .csv name
-    with pytest.raises(DataError, match=r"t\.csv: not a readable CSV table \('utf-8' codec"):
+    with pytest.raises(DataError, match=r"t\.csv: not a readable CSV table \("):
         read_csv_rows(table)
 
 
