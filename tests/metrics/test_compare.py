@@ -63,6 +63,9 @@ def test_seeds_are_averaged_then_frames_per_patient(tmp_path: Path) -> None:
                                ("patient003_frame01", "LV", 0.6, 1.0),
                                ("patient009_frame01", "LV", 0.1, 1.0)])  # not in s0: dropped
     assert patient_scores([s0, s1]) == pytest.approx({"patient002": 0.7, "patient003": 0.5})
+    (s0 / "split.json").write_text('{"patients": ')  # a copy cut short: one line, not a traceback
+    with pytest.raises(SemisegError, match=r"s0/split\.json: not valid JSON"):
+        patient_scores([s0, s1])
 
 
 def test_cross_validation_folds_are_pooled_not_intersected(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ and ES frames are not independent samples), and reports on the patient differenc
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from semiseg.config_yaml import read_yaml
+from semiseg.data.io import read_json_object
 from semiseg.data.splits import patients_like_train
 from semiseg.engine.logging import read_csv_rows
 from semiseg.errors import SemisegError
@@ -78,7 +78,7 @@ def patient_scores(run_dirs: Sequence[str | Path], metric: str = "dice") -> dict
     else:
         cases = sorted(set.intersection(*(set(t) for t in tables)))
     split = Path(run_dirs[0]) / "split.json"
-    patients = json.loads(split.read_text()).get("patients", {}) if split.is_file() else {}
+    patients = read_json_object(split, "missing").get("patients", {}) if split.is_file() else {}
     # splits written before val patients were named (case -> itself): name them now
     unnamed = [c for c in cases if patients.get(c, c) == c]
     patients = {**patients, **patients_like_train(unnamed, patients)}
